@@ -1,0 +1,136 @@
+// Document store: didOpen / didChange / didClose over raw params.
+#include "leanproxy/document/store.hpp"
+
+#include <algorithm>
+
+#include "leanproxy/document/text.hpp"
+#include "leanproxy/protocol/json_scan.hpp"
+
+namespace leanproxy::document {
+namespace {
+
+std::optional<std::string> uri_of(std::string_view params) {
+  auto raw = json::path(params, {"textDocument", "uri"});
+  if (!raw) return std::nullopt;
+  return json::decode_string(*raw);
+}
+
+std::optional<Position> position_of(std::string_view raw) {
+  auto line = json::member(raw, "line");
+  auto ch = json::member(raw, "character");
+  if (!line || !ch) return std::nullopt;
+  auto l = json::to_int64(*line);
+  auto c = json::to_int64(*ch);
+  if (!l || !c || *l < 0 || *c < 0) return std::nullopt;
+  return Position{static_cast<std::uint64_t>(*l), static_cast<std::uint64_t>(*c)};
+}
+
+}  // namespace
+
+std::string DocumentStore::did_open(std::string_view params) {
+  auto td = json::member(params, "textDocument");
+  if (!td) return "didOpen without textDocument";
+  auto uri = uri_of(params);
+  auto text_raw = json::member(*td, "text");
+  auto version_raw = json::member(*td, "version");
+  if (!uri || !text_raw || !version_raw) return "didOpen without uri, text or version";
+  auto text = json::decode_string(*text_raw);
+  auto version = json::to_int64(*version_raw);
+  if (!text || !version) return "didOpen with a malformed text or version";
+  Document doc;
+  doc.uri = *uri;
+  if (auto lang = json::member(*td, "languageId"))
+    if (auto s = json::decode_string(*lang)) doc.language_id = std::move(*s);
+  if (auto mode = json::member(params, "dependencyBuildMode"))
+    if (auto s = json::decode_string(*mode)) doc.dependency_build_mode = std::move(*s);
+  doc.version = *version;
+  doc.text = crlf_to_lf(*text);
+  doc.open_seq = next_seq_++;
+  // A second didOpen of an open uri replaces it (Lean restarts the worker).
+  docs_[doc.uri] = std::move(doc);
+  return {};
+}
+
+std::string DocumentStore::did_change(std::string_view params) {
+  auto uri = uri_of(params);
+  if (!uri) return "didChange without textDocument.uri";
+  auto it = docs_.find(*uri);
+  if (it == docs_.end()) return "didChange for a document that is not open: " + *uri;
+  auto version_raw = json::path(params, {"textDocument", "version"});
+  auto version = version_raw ? json::to_int64(*version_raw) : std::nullopt;
+  if (!version) return "didChange without a version number (Lean rejects it)";
+  Document& doc = it->second;
+  if (*version <= doc.version)
+    return "didChange with outdated version " + std::to_string(*version) + " <= " + std::to_string(doc.version) +
+           " (Lean rejects it)";
+  auto changes = json::member(params, "contentChanges");
+  if (!changes || json::type_of(*changes) != json::Type::array) return "didChange without contentChanges";
+
+  // Apply to a copy: a malformed change in the middle must not leave half an
+  // edit behind (Lean would have failed to parse the whole message).
+  std::string text = doc.text;
+  json::ArrayReader changes_reader(*changes);
+  std::string_view change;
+  std::size_t count = 0;
+  while (changes_reader.next(change)) {
+    ++count;
+    auto new_text_raw = json::member(change, "text");
+    auto new_text = new_text_raw ? json::decode_string(*new_text_raw) : std::nullopt;
+    if (!new_text) return "didChange with a change that has no text";
+    auto range = json::member(change, "range");
+    if (!range) {
+      text = crlf_to_lf(*new_text);  // full replacement
+      continue;
+    }
+    auto start_raw = json::member(*range, "start");
+    auto end_raw = json::member(*range, "end");
+    auto start = start_raw ? position_of(*start_raw) : std::nullopt;
+    auto end = end_raw ? position_of(*end_raw) : std::nullopt;
+    if (!start || !end) return "didChange with a malformed range";
+    text = replace_range(text, *start, *end, *new_text);
+  }
+  if (!changes_reader.ok()) return "didChange with malformed contentChanges";
+  // Lean returns early on an empty change list without recording the version.
+  if (count == 0) return {};
+  doc.text = std::move(text);
+  doc.version = *version;
+  return {};
+}
+
+std::string DocumentStore::did_close(std::string_view params) {
+  auto uri = uri_of(params);
+  if (!uri) return "didClose without textDocument.uri";
+  if (docs_.erase(*uri) == 0) return "didClose for a document that is not open: " + *uri;
+  return {};
+}
+
+const Document* DocumentStore::find(std::string_view uri) const {
+  auto it = docs_.find(std::string(uri));
+  return it == docs_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Document*> DocumentStore::in_open_order() const {
+  std::vector<const Document*> out;
+  out.reserve(docs_.size());
+  for (auto& [_, d] : docs_) out.push_back(&d);
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->open_seq < b->open_seq; });
+  return out;
+}
+
+std::string DocumentStore::did_open_params(const Document& doc) {
+  std::string p = "{\"textDocument\":{\"uri\":";
+  json::append_string(p, doc.uri);
+  p += ",\"languageId\":";
+  json::append_string(p, doc.language_id);
+  p += ",\"version\":" + std::to_string(doc.version) + ",\"text\":";
+  json::append_string(p, doc.text);
+  p += "}";
+  if (doc.dependency_build_mode) {
+    p += ",\"dependencyBuildMode\":";
+    json::append_string(p, *doc.dependency_build_mode);
+  }
+  p += "}";
+  return p;
+}
+
+}  // namespace leanproxy::document

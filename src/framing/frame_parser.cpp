@@ -1,0 +1,226 @@
+// Content-Length frame parsing with resynchronisation on bad input.
+#include "leanproxy/framing/frame_parser.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace leanproxy::framing {
+namespace {
+
+constexpr std::string_view kContentLength = "content-length";
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// Finds "Content-Length" case-insensitively; returns npos if absent.
+std::size_t find_content_length(std::string_view s) {
+  for (std::size_t i = 0; i + kContentLength.size() <= s.size(); ++i) {
+    if ((s[i] | 0x20) == 'c' && iequals(s.substr(i, kContentLength.size()), kContentLength)) return i;
+  }
+  return std::string_view::npos;
+}
+
+std::string printable(std::string_view s, std::size_t max = 60) {
+  std::string out;
+  for (char c : s.substr(0, max)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) out.push_back(c);
+    else if (c == '\r') out += "\\r";
+    else if (c == '\n') out += "\\n";
+    else out += '?';
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+}  // namespace
+
+void append_header(std::string& out, std::size_t n) {
+  out.append("Content-Length: ").append(std::to_string(n)).append("\r\n\r\n");
+}
+
+std::string encode(std::string_view body) {
+  std::string out;
+  out.reserve(body.size() + 32);
+  append_header(out, body.size());
+  out.append(body);
+  return out;
+}
+
+void FrameParser::feed(std::string_view bytes) {
+  if (skip_left_ > 0) {  // discarding an oversized body: never buffer it
+    std::size_t n = std::min(skip_left_, bytes.size());
+    skip_left_ -= n;
+    bytes.remove_prefix(n);
+  }
+  compact();
+  buf_.append(bytes);
+}
+
+void FrameParser::compact() {
+  if (pos_ > 0 && (pos_ == buf_.size() || pos_ > (64u << 10))) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
+}
+
+FrameParser::Result FrameParser::next() {
+  if (skip_left_ > 0) return {};
+  if (in_body_) {
+    if (buf_.size() - pos_ < body_len_) return {};
+    Result r;
+    r.status = Status::frame;
+    r.body.assign(buf_, pos_, body_len_);
+    pos_ += body_len_;
+    in_body_ = false;
+    compact();
+    return r;
+  }
+  return parse_header();
+}
+
+FrameParser::Result FrameParser::parse_header() {
+  std::string_view rest(buf_.data() + pos_, buf_.size() - pos_);
+  if (rest.empty()) return {};
+
+  // Junk before a header: anything that does not begin with a header name
+  // character. Skip to the next "Content-Length" (or keep a tail that might be
+  // the start of one).
+  std::size_t start = 0;
+  while (start < rest.size() && (rest[start] == '\r' || rest[start] == '\n')) ++start;
+  if (start < rest.size()) {
+    std::string_view r = rest.substr(start);
+    std::size_t cl = find_content_length(r);
+    bool header_start = cl == 0 || (cl == std::string_view::npos && r.size() < kContentLength.size() &&
+                                    iequals(r, kContentLength.substr(0, r.size())));
+    // Other headers (Content-Type) may come first: accept any "Name:" line.
+    std::size_t colon = r.find(':');
+    std::size_t eol = r.find('\n');
+    bool looks_like_header = colon != std::string_view::npos && (eol == std::string_view::npos || colon < eol) &&
+                             std::all_of(r.begin(), r.begin() + colon, [](char c) {
+                               return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                             }) && colon > 0;
+    // A header name still arriving (no ':' or newline yet) may become a header.
+    std::size_t name_run = 0;
+    while (name_run < r.size() && (std::isalnum(static_cast<unsigned char>(r[name_run])) || r[name_run] == '-' ||
+                                   r[name_run] == '_'))
+      ++name_run;
+    if (name_run == r.size() && r.size() <= max_header_block) {
+      pos_ += start;
+      return {};
+    }
+    if (!header_start && !looks_like_header) {
+      if (cl == std::string_view::npos) {
+        // Keep a short tail in case it is the beginning of "Content-Length".
+        std::size_t keep = std::min(r.size(), kContentLength.size() - 1);
+        std::size_t drop = start + r.size() - keep;
+        // Only report when we actually drop something non-blank.
+        Result e;
+        if (drop > start) {
+          e.status = Status::error;
+          e.error = "skipped " + std::to_string(drop - start) + " bytes of garbage between frames: \"" +
+                    printable(r.substr(0, drop - start)) + "\"";
+        }
+        pos_ += drop;
+        compact();
+        return e;
+      }
+      Result e;
+      e.status = Status::error;
+      e.error = "skipped " + std::to_string(cl) + " bytes of garbage before a frame header: \"" +
+                printable(r.substr(0, cl)) + "\"";
+      pos_ += start + cl;
+      return e;
+    }
+  } else {
+    pos_ += start;
+    compact();
+    return {};
+  }
+
+  // Find the end of the header block. LSP says "\r\n\r\n"; accept "\n\n" too.
+  std::size_t end = std::string_view::npos, body_start = 0;
+  for (std::size_t i = start; i < rest.size(); ++i) {
+    if (rest[i] != '\n') continue;
+    if (i + 1 < rest.size() && rest[i + 1] == '\n') { end = i; body_start = i + 2; break; }
+    if (i + 2 < rest.size() && rest[i + 1] == '\r' && rest[i + 2] == '\n') { end = i; body_start = i + 3; break; }
+  }
+  if (end == std::string_view::npos) {
+    if (rest.size() - start > max_header_block) {
+      Result e;
+      e.status = Status::error;
+      e.error = "frame header longer than " + std::to_string(max_header_block) + " bytes; dropped";
+      pos_ += rest.size();
+      compact();
+      return e;
+    }
+    return {};
+  }
+
+  std::string_view block = rest.substr(start, end - start);
+  pos_ += body_start;
+
+  bool have_length = false;
+  std::string bad;
+  unsigned long long length = 0;
+  while (!block.empty()) {
+    std::size_t nl = block.find('\n');
+    std::string_view line = block.substr(0, nl);
+    block = nl == std::string_view::npos ? std::string_view{} : block.substr(nl + 1);
+    line = trim(line);
+    if (line.empty()) continue;
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) { bad = "header line without ':': \"" + printable(line) + "\""; continue; }
+    std::string_view name = trim(line.substr(0, colon));
+    std::string_view value = trim(line.substr(colon + 1));
+    if (!iequals(name, kContentLength)) continue;  // Content-Type and friends
+    unsigned long long v = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || p != value.data() + value.size() || value.empty()) {
+      bad = "invalid Content-Length \"" + printable(value) + "\"";
+      have_length = false;
+      break;
+    }
+    length = v;
+    have_length = true;
+  }
+
+  if (!have_length) {
+    Result e;
+    e.status = Status::error;
+    e.error = bad.empty() ? "frame header without Content-Length; dropped" : bad + "; header dropped";
+    compact();
+    return e;
+  }
+  if (length > max_body_) {
+    Result e;
+    e.status = Status::error;
+    e.error = "message of " + std::to_string(length) + " bytes exceeds the limit of " +
+              std::to_string(max_body_) + " bytes (--max-message-size); skipped";
+    std::size_t avail = buf_.size() - pos_;
+    if (length <= avail) {
+      pos_ += length;
+    } else {
+      skip_left_ = length - avail;
+      pos_ = buf_.size();
+    }
+    compact();
+    return e;
+  }
+  body_len_ = static_cast<std::size_t>(length);
+  in_body_ = true;
+  return next();
+}
+
+}  // namespace leanproxy::framing

@@ -1,0 +1,370 @@
+// Iterative JSON validation and member lookup over raw bytes.
+#include "leanproxy/protocol/json_scan.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <string>
+
+namespace leanproxy::json {
+namespace {
+
+constexpr std::size_t npos = std::string_view::npos;
+
+inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// s[i] == '"'; returns index past the closing quote or npos.
+std::size_t skip_string(std::string_view s, std::size_t i) {
+  const char* p = s.data() + i + 1;
+  const char* end = s.data() + s.size();
+  while (p < end) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (c == '"') return static_cast<std::size_t>(p - s.data()) + 1;
+    if (c < 0x20) return npos;
+    if (c == '\\') {
+      if (p + 1 >= end) return npos;
+      char e = p[1];
+      if (e == 'u') {
+        if (end - p < 6) return npos;
+        for (int k = 2; k < 6; ++k)
+          if (hex(p[k]) < 0) return npos;
+        p += 6;
+        continue;
+      }
+      if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' && e != 'r' && e != 't')
+        return npos;
+      p += 2;
+      continue;
+    }
+    ++p;
+  }
+  return npos;
+}
+
+std::size_t skip_number(std::string_view s, std::size_t i) {
+  std::size_t n = s.size();
+  if (i < n && s[i] == '-') ++i;
+  if (i >= n) return npos;
+  if (s[i] == '0') {
+    ++i;
+  } else if (s[i] >= '1' && s[i] <= '9') {
+    while (i < n && is_digit(s[i])) ++i;
+  } else {
+    return npos;
+  }
+  if (i < n && s[i] == '.') {
+    ++i;
+    if (i >= n || !is_digit(s[i])) return npos;
+    while (i < n && is_digit(s[i])) ++i;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    if (i >= n || !is_digit(s[i])) return npos;
+    while (i < n && is_digit(s[i])) ++i;
+  }
+  return i;
+}
+
+std::size_t skip_literal(std::string_view s, std::size_t i, std::string_view lit) {
+  return s.substr(i, lit.size()) == lit ? i + lit.size() : npos;
+}
+
+// Scalar at i (not a container); npos if invalid.
+std::size_t skip_scalar(std::string_view s, std::size_t i) {
+  switch (s[i]) {
+    case '"': return skip_string(s, i);
+    case 't': return skip_literal(s, i, "true");
+    case 'f': return skip_literal(s, i, "false");
+    case 'n': return skip_literal(s, i, "null");
+    default: return skip_number(s, i);
+  }
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+}  // namespace
+
+std::size_t skip_ws(std::string_view s, std::size_t i) {
+  while (i < s.size() && is_ws(s[i])) ++i;
+  return i;
+}
+
+std::size_t skip_value(std::string_view s, std::size_t i) {
+  // An explicit stack of open containers ('{' or '[') keeps deep nesting from
+  // overflowing the call stack; `expect_key` tracks the object grammar.
+  char stack[max_depth];
+  std::size_t depth = 0;
+  i = skip_ws(s, i);
+  if (i >= s.size()) return npos;
+  for (;;) {
+    // Here: at the start of a value.
+    char c = s[i];
+    if (c == '{' || c == '[') {
+      if (depth == max_depth) return npos;
+      stack[depth++] = c;
+      i = skip_ws(s, i + 1);
+      if (i >= s.size()) return npos;
+      if (s[i] == (c == '{' ? '}' : ']')) {
+        --depth;
+        ++i;
+      } else if (c == '{') {
+        if (s[i] != '"') return npos;
+        i = skip_string(s, i);
+        if (i == npos) return npos;
+        i = skip_ws(s, i);
+        if (i >= s.size() || s[i] != ':') return npos;
+        i = skip_ws(s, i + 1);
+        if (i >= s.size()) return npos;
+        continue;  // parse the member value
+      } else {
+        continue;  // parse the first element
+      }
+    } else {
+      i = skip_scalar(s, i);
+      if (i == npos) return npos;
+    }
+    // After a complete value: close containers or move to the next element.
+    for (;;) {
+      if (depth == 0) return i;
+      i = skip_ws(s, i);
+      if (i >= s.size()) return npos;
+      char open = stack[depth - 1];
+      char close = open == '{' ? '}' : ']';
+      if (s[i] == close) {
+        --depth;
+        ++i;
+        continue;
+      }
+      if (s[i] != ',') return npos;
+      i = skip_ws(s, i + 1);
+      if (i >= s.size()) return npos;
+      if (open == '{') {
+        if (s[i] != '"') return npos;
+        i = skip_string(s, i);
+        if (i == npos) return npos;
+        i = skip_ws(s, i);
+        if (i >= s.size() || s[i] != ':') return npos;
+        i = skip_ws(s, i + 1);
+        if (i >= s.size()) return npos;
+      }
+      break;  // at the start of the next value
+    }
+  }
+}
+
+bool validate(std::string_view text) {
+  std::size_t e = skip_value(text, 0);
+  return e != npos && skip_ws(text, e) == text.size();
+}
+
+Type type_of(std::string_view raw) {
+  std::size_t i = skip_ws(raw, 0);
+  if (i >= raw.size()) return Type::invalid;
+  switch (raw[i]) {
+    case '{': return Type::object;
+    case '[': return Type::array;
+    case '"': return Type::string;
+    case 't':
+    case 'f': return Type::boolean;
+    case 'n': return Type::null;
+    default: return (raw[i] == '-' || is_digit(raw[i])) ? Type::number : Type::invalid;
+  }
+}
+
+ObjectReader::ObjectReader(std::string_view object) : s_(object) {
+  i_ = skip_ws(s_, 0);
+  if (i_ >= s_.size() || s_[i_] != '{') { ok_ = false; done_ = true; return; }
+  ++i_;
+}
+
+bool ObjectReader::next(std::string_view& key, std::string_view& value) {
+  if (done_) return false;
+  i_ = skip_ws(s_, i_);
+  if (i_ >= s_.size()) { ok_ = false; done_ = true; return false; }
+  if (s_[i_] == '}' && first_) { ++i_; done_ = true; return false; }
+  if (!first_) {
+    if (s_[i_] == '}') { ++i_; done_ = true; return false; }
+    if (s_[i_] != ',') { ok_ = false; done_ = true; return false; }
+    i_ = skip_ws(s_, i_ + 1);
+    if (i_ >= s_.size()) { ok_ = false; done_ = true; return false; }
+  }
+  first_ = false;
+  if (s_[i_] != '"') { ok_ = false; done_ = true; return false; }
+  std::size_t k_end = skip_string(s_, i_);
+  if (k_end == npos) { ok_ = false; done_ = true; return false; }
+  key = s_.substr(i_, k_end - i_);
+  i_ = skip_ws(s_, k_end);
+  if (i_ >= s_.size() || s_[i_] != ':') { ok_ = false; done_ = true; return false; }
+  std::size_t v_start = skip_ws(s_, i_ + 1);
+  std::size_t v_end = skip_value(s_, v_start);
+  if (v_end == npos) { ok_ = false; done_ = true; return false; }
+  value = s_.substr(v_start, v_end - v_start);
+  i_ = v_end;
+  return true;
+}
+
+ArrayReader::ArrayReader(std::string_view array) : s_(array) {
+  i_ = skip_ws(s_, 0);
+  if (i_ >= s_.size() || s_[i_] != '[') { ok_ = false; done_ = true; return; }
+  ++i_;
+}
+
+bool ArrayReader::next(std::string_view& value) {
+  if (done_) return false;
+  i_ = skip_ws(s_, i_);
+  if (i_ >= s_.size()) { ok_ = false; done_ = true; return false; }
+  if (s_[i_] == ']' && first_) { ++i_; done_ = true; return false; }
+  if (!first_) {
+    if (s_[i_] == ']') { ++i_; done_ = true; return false; }
+    if (s_[i_] != ',') { ok_ = false; done_ = true; return false; }
+    i_ = skip_ws(s_, i_ + 1);
+  }
+  first_ = false;
+  std::size_t v_end = skip_value(s_, i_);
+  if (v_end == npos) { ok_ = false; done_ = true; return false; }
+  value = s_.substr(i_, v_end - i_);
+  i_ = v_end;
+  return true;
+}
+
+bool key_is(std::string_view raw_key, std::string_view name) {
+  if (raw_key.size() < 2) return false;
+  std::string_view inner = raw_key.substr(1, raw_key.size() - 2);
+  if (inner.find('\\') == std::string_view::npos) return inner == name;
+  auto decoded = decode_string(raw_key);
+  return decoded && *decoded == name;
+}
+
+std::optional<std::string_view> member(std::string_view object, std::string_view name) {
+  ObjectReader r(object);
+  std::string_view k, v;
+  while (r.next(k, v))
+    if (key_is(k, name)) return v;
+  return std::nullopt;
+}
+
+std::optional<std::string_view> path(std::string_view object, std::initializer_list<std::string_view> names) {
+  std::optional<std::string_view> cur = object;
+  for (auto n : names) {
+    cur = member(*cur, n);
+    if (!cur) return std::nullopt;
+  }
+  return cur;
+}
+
+std::optional<std::string> decode_string(std::string_view raw) {
+  if (raw.size() < 2 || raw.front() != '"' || skip_string(raw, 0) != raw.size()) return std::nullopt;
+  std::string out;
+  out.reserve(raw.size() - 2);
+  const char* p = raw.data() + 1;
+  const char* end = raw.data() + raw.size() - 1;
+  while (p < end) {
+    const char* q = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)));
+    if (!q) { out.append(p, end); break; }
+    out.append(p, q);
+    char e = q[1];
+    switch (e) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '/': out.push_back('/'); break;
+      case 'b': out.push_back('\b'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'n': out.push_back('\n'); break;
+      case 'r': out.push_back('\r'); break;
+      case 't': out.push_back('\t'); break;
+      case 'u': {
+        std::uint32_t cp = static_cast<std::uint32_t>((hex(q[2]) << 12) | (hex(q[3]) << 8) | (hex(q[4]) << 4) | hex(q[5]));
+        p = q + 6;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          if (end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+            std::uint32_t lo = static_cast<std::uint32_t>((hex(p[2]) << 12) | (hex(p[3]) << 8) | (hex(p[4]) << 4) | hex(p[5]));
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+              append_utf8(out, 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00));
+              p += 6;
+              continue;
+            }
+          }
+          append_utf8(out, 0xFFFD);
+          continue;
+        }
+        append_utf8(out, (cp >= 0xDC00 && cp <= 0xDFFF) ? 0xFFFD : cp);
+        continue;
+      }
+      default: return std::nullopt;  // unreachable: validated above
+    }
+    p = q + 2;
+  }
+  return out;
+}
+
+std::optional<std::int64_t> to_int64(std::string_view raw) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+  if (ec != std::errc() || p != raw.data() + raw.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<bool> to_bool(std::string_view raw) {
+  if (raw == "true") return true;
+  if (raw == "false") return false;
+  return std::nullopt;
+}
+
+void append_string(std::string& out, std::string_view s) {
+  static constexpr char hexd[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        out += "\\u00";
+        out.push_back(hexd[c >> 4]);
+        out.push_back(hexd[c & 15]);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+std::string quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_string(out, s);
+  return out;
+}
+
+}  // namespace leanproxy::json

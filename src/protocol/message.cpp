@@ -1,0 +1,161 @@
+// Message classification over the JSON scanner, and message builders.
+#include "leanproxy/protocol/message.hpp"
+
+#include "leanproxy/protocol/json_scan.hpp"
+
+namespace leanproxy::protocol {
+
+std::optional<Id> Id::from_raw(std::string_view raw) {
+  Id id;
+  if (!json::validate(raw)) return std::nullopt;
+  switch (json::type_of(raw)) {
+    case json::Type::number: {
+      // LSP ids are integers; keep the digits as sent (no double round-trip).
+      if (raw.find_first_of(".eE") != std::string_view::npos) return std::nullopt;
+      id.raw_ = std::string(raw);
+      id.key_ = "n" + id.raw_;
+      return id;
+    }
+    case json::Type::string: {
+      auto s = json::decode_string(raw);
+      if (!s) return std::nullopt;
+      id.raw_ = std::string(raw);
+      id.key_ = "s" + *s;
+      id.is_string_ = true;
+      return id;
+    }
+    default: return std::nullopt;
+  }
+}
+
+Id Id::number(std::int64_t n) { return *from_raw(std::to_string(n)); }
+Id Id::string(std::string_view s) { return *from_raw(json::quote(s)); }
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::request: return "request";
+    case Kind::notification: return "notification";
+    case Kind::response: return "response";
+    case Kind::invalid: return "invalid";
+    case Kind::parse_error: return "parse error";
+  }
+  return "?";
+}
+
+Message Message::parse(std::string body) {
+  Message m;
+  m.raw_ = std::move(body);
+  std::string_view s(m.raw_);
+  json::ObjectReader r(s);
+  if (json::type_of(s) != json::Type::object) {
+    if (json::validate(s)) {
+      m.kind_ = Kind::invalid;
+      m.problem_ = "message is valid JSON but not an object";
+    } else {
+      m.kind_ = Kind::parse_error;
+      m.problem_ = "message is not valid JSON";
+    }
+    return m;
+  }
+  auto offset = [&](std::string_view v) { return Span{static_cast<std::size_t>(v.data() - s.data()), v.size()}; };
+  bool has_id = false, has_method = false, has_result = false, has_jsonrpc = false;
+  std::string_view k, v;
+  while (r.next(k, v)) {
+    if (json::key_is(k, "id")) {
+      has_id = true;
+      m.id_span_ = offset(v);
+      if (json::type_of(v) != json::Type::null) m.id_ = Id::from_raw(v);
+    } else if (json::key_is(k, "method")) {
+      auto name = json::decode_string(v);
+      if (name) { m.method_ = std::move(*name); has_method = true; }
+    } else if (json::key_is(k, "params")) {
+      m.params_ = offset(v);
+    } else if (json::key_is(k, "result")) {
+      m.result_ = offset(v);
+      has_result = true;
+    } else if (json::key_is(k, "error")) {
+      m.error_ = offset(v);
+    } else if (json::key_is(k, "jsonrpc")) {
+      has_jsonrpc = true;
+    }
+  }
+  if (!r.ok() || json::skip_ws(s, r.end()) != s.size()) {
+    std::string raw = std::move(m.raw_);
+    m = Message{};
+    m.raw_ = std::move(raw);
+    m.kind_ = Kind::parse_error;
+    m.problem_ = "message is not valid JSON";
+    m.id_.reset();
+    return m;
+  }
+  (void)has_jsonrpc;  // tolerated when missing: some clients omit it
+  if (has_method) {
+    if (!has_id) {
+      m.kind_ = Kind::notification;
+    } else if (m.id_) {
+      m.kind_ = Kind::request;
+    } else {
+      m.kind_ = Kind::invalid;
+      m.problem_ = "request id must be an integer or a string";
+    }
+  } else if (has_id && (has_result || m.error_.len > 0)) {
+    m.kind_ = Kind::response;  // id may be null on an error reply
+  } else {
+    m.kind_ = Kind::invalid;
+    m.problem_ = has_id ? "message has an id but neither method, result nor error" : "message has no method and no id";
+  }
+  return m;
+}
+
+std::string Message::with_id(std::string_view new_id_raw) const {
+  std::string out;
+  out.reserve(raw_.size() + new_id_raw.size());
+  out.append(raw_, 0, id_span_.pos).append(new_id_raw).append(raw_, id_span_.pos + id_span_.len);
+  return out;
+}
+
+std::string Message::with_empty_params() const {
+  std::size_t close = raw_.rfind('}');
+  std::string out(raw_, 0, close);
+  // The object has at least "method", so a separating comma is always needed.
+  out.append(",\"params\":{}").append(raw_, close);
+  return out;
+}
+
+std::string make_request(std::string_view id_raw, std::string_view method, std::string_view params_raw) {
+  std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
+  out.append(id_raw).append(",\"method\":");
+  json::append_string(out, method);
+  out.append(",\"params\":").append(params_raw).push_back('}');
+  return out;
+}
+
+std::string make_notification(std::string_view method, std::string_view params_raw) {
+  std::string out = "{\"jsonrpc\":\"2.0\",\"method\":";
+  json::append_string(out, method);
+  out.append(",\"params\":").append(params_raw).push_back('}');
+  return out;
+}
+
+std::string make_result(std::string_view id_raw, std::string_view result_raw) {
+  std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
+  out.append(id_raw).append(",\"result\":").append(result_raw).push_back('}');
+  return out;
+}
+
+std::string make_error(std::string_view id_raw, int code, std::string_view message) {
+  std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
+  out.append(id_raw).append(",\"error\":{\"code\":").append(std::to_string(code)).append(",\"message\":");
+  json::append_string(out, message);
+  out.append("}}");
+  return out;
+}
+
+std::string make_log_message(int type, std::string_view message, bool show) {
+  std::string params = "{\"type\":" + std::to_string(type) + ",\"message\":";
+  json::append_string(params, message);
+  params.push_back('}');
+  return make_notification(show ? "window/showMessage" : "window/logMessage", params);
+}
+
+}  // namespace leanproxy::protocol
