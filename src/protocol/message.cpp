@@ -126,7 +126,8 @@ std::string make_request(std::string_view id_raw, std::string_view method, std::
   std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
   out.append(id_raw).append(",\"method\":");
   json::append_string(out, method);
-  out.append(",\"params\":").append(params_raw).push_back('}');
+  if (!params_raw.empty()) out.append(",\"params\":").append(params_raw);
+  out.push_back('}');
   return out;
 }
 

@@ -1,1 +1,153 @@
-// placeholder
+// Option parsing for the proxy executable.
+#include "leanproxy/proxy/options.hpp"
+
+#include <charconv>
+#include <filesystem>
+#include <string_view>
+
+namespace leanproxy::proxy {
+namespace {
+
+bool parse_size(std::string_view s, std::size_t& out) {
+  // Accepts plain bytes or a K/M/G suffix (powers of 1024).
+  std::size_t mult = 1;
+  if (!s.empty()) {
+    char c = s.back();
+    if (c == 'K' || c == 'k') mult = 1u << 10;
+    else if (c == 'M' || c == 'm') mult = 1u << 20;
+    else if (c == 'G' || c == 'g') mult = 1u << 30;
+    if (mult != 1) s.remove_suffix(1);
+  }
+  unsigned long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty() || v == 0) return false;
+  if (v > (~0ull) / mult) return false;
+  out = static_cast<std::size_t>(v * mult);
+  return true;
+}
+
+}  // namespace
+
+std::string usage() {
+  return R"(lean-lsp-proxy — a caching, restarting LSP proxy for Lean 4
+
+Usage:
+  lean-lsp-proxy [options] [-- <server command...>]
+
+Runs between an editor (stdin/stdout) and a Lean language server. Without a
+server command it runs what vscode-lean4 runs: `lake serve` when the working
+directory (or --root) has lakefile.lean / lakefile.toml, else `lean --server`.
+
+Options:
+  --root DIR                 working directory of the server (default: current)
+  --log-file FILE            append the log to FILE (default: stderr)
+  --log-level LEVEL          trace|debug|info|warn|error|off (default: info)
+  --trace-dir DIR            write every message in both directions to
+                             DIR/trace-<time>-<pid>.jsonl (a session transcript)
+  --max-message-size BYTES   largest accepted message, K/M/G suffixes allowed
+                             (default: 256M); larger ones are skipped and logged
+  --max-restarts N           server crashes tolerated within the restart window
+                             before giving up (default: 5)
+  --restart-window SECONDS   the window for --max-restarts (default: 60)
+  -h, --help                 show this help
+  --version                  show the version
+
+Exit status: 0 after `shutdown` + `exit`, 1 after `exit` without `shutdown` or
+when the server keeps crashing, 2 on bad usage.
+)";
+}
+
+ParseResult parse_options(int argc, const char* const* argv) {
+  ParseResult r;
+  Options& o = r.options;
+  auto need = [&](int& i, std::string_view flag) -> const char* {
+    if (i + 1 >= argc) {
+      r.error = std::string(flag) + " needs a value";
+      return nullptr;
+    }
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    // Accept --flag=value as well as --flag value.
+    std::string inline_value;
+    bool has_inline = false;
+    if (a.rfind("--", 0) == 0) {
+      auto eq = a.find('=');
+      if (eq != std::string_view::npos) {
+        inline_value = std::string(a.substr(eq + 1));
+        a = a.substr(0, eq);
+        has_inline = true;
+      }
+    }
+    auto value = [&]() -> const char* { return has_inline ? inline_value.c_str() : need(i, a); };
+
+    if (a == "--") {
+      for (int k = i + 1; k < argc; ++k) o.server_command.emplace_back(argv[k]);
+      break;
+    } else if (a == "-h" || a == "--help") {
+      o.help = true;
+    } else if (a == "--version") {
+      o.version = true;
+    } else if (a == "--root") {
+      const char* v = value();
+      if (!v) return r;
+      o.root = v;
+    } else if (a == "--log-file") {
+      const char* v = value();
+      if (!v) return r;
+      o.log_file = v;
+    } else if (a == "--log-level") {
+      const char* v = value();
+      if (!v) return r;
+      if (!log::parse_level(v, o.log_level)) {
+        r.error = "unknown log level '" + std::string(v) + "' (expected trace, debug, info, warn, error or off)";
+        return r;
+      }
+    } else if (a == "--trace-dir") {
+      const char* v = value();
+      if (!v) return r;
+      o.trace_dir = v;
+    } else if (a == "--max-message-size") {
+      const char* v = value();
+      if (!v) return r;
+      if (!parse_size(v, o.max_message_size)) {
+        r.error = "--max-message-size expects a positive size such as 1048576 or 64M, got '" + std::string(v) + "'";
+        return r;
+      }
+    } else if (a == "--max-restarts") {
+      const char* v = value();
+      if (!v) return r;
+      std::string_view s(v);
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), o.max_restarts);
+      if (ec != std::errc() || p != s.data() + s.size() || o.max_restarts < 0) {
+        r.error = "--max-restarts expects a non-negative integer, got '" + std::string(v) + "'";
+        return r;
+      }
+    } else if (a == "--restart-window") {
+      const char* v = value();
+      if (!v) return r;
+      char* end = nullptr;
+      o.restart_window_s = std::strtod(v, &end);
+      if (!end || *end != '\0' || !(o.restart_window_s > 0)) {
+        r.error = "--restart-window expects a positive number of seconds, got '" + std::string(v) + "'";
+        return r;
+      }
+    } else {
+      r.error = "unknown option '" + std::string(argv[i]) + "'";
+      if (!a.empty() && a[0] != '-') r.error += " (put the server command after --)";
+      return r;
+    }
+  }
+  return r;
+}
+
+std::vector<std::string> default_server_command(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / "lakefile.lean", ec) || fs::exists(fs::path(dir) / "lakefile.toml", ec))
+    return {"lake", "serve"};
+  return {"lean", "--server"};
+}
+
+}  // namespace leanproxy::proxy

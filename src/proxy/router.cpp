@@ -1,1 +1,297 @@
-// placeholder
+// Routing rules for one session; see router.hpp for the invariants.
+#include "leanproxy/proxy/router.hpp"
+
+#include <algorithm>
+
+#include "leanproxy/protocol/id_map.hpp"
+#include "leanproxy/protocol/json_scan.hpp"
+#include "leanproxy/util/log.hpp"
+
+namespace leanproxy::proxy {
+
+using protocol::Id;
+using protocol::Kind;
+using protocol::Message;
+namespace ec = protocol::error_code;
+
+namespace {
+
+constexpr int kMessageError = 1, kMessageWarning = 2, kMessageInfo = 3;
+
+// Registration ids in client/registerCapability params, or nullopt if any
+// registration lacks one (then the request is always forwarded).
+std::optional<std::vector<std::string>> registration_ids(std::string_view params) {
+  auto regs = json::member(params, "registrations");
+  if (!regs) return std::nullopt;
+  std::vector<std::string> ids;
+  json::ArrayReader r(*regs);
+  std::string_view reg;
+  while (r.next(reg)) {
+    auto id_raw = json::member(reg, "id");
+    auto id = id_raw ? json::decode_string(*id_raw) : std::nullopt;
+    if (!id) return std::nullopt;
+    ids.push_back(std::move(*id));
+  }
+  if (!r.ok() || ids.empty()) return std::nullopt;
+  return ids;
+}
+
+}  // namespace
+
+std::chrono::milliseconds Router::backoff(int n) {
+  if (n <= 1) return std::chrono::milliseconds(0);
+  long ms = 100L << std::min(n - 2, 6);
+  return std::chrono::milliseconds(std::min(ms, 5000L));
+}
+
+Id Router::next_own_id() { return protocol::own_id(next_own_++); }
+
+void Router::to_server(std::string body) {
+  if (phase_ == Phase::running) io_.send_to_server(std::move(body));
+  else queue_.push_back(std::move(body));
+}
+
+void Router::apply_document(const Message& m) {
+  std::string problem;
+  const std::string& method = m.method();
+  if (method == "textDocument/didOpen") problem = docs_.did_open(m.params());
+  else if (method == "textDocument/didChange") problem = docs_.did_change(m.params());
+  else if (method == "textDocument/didClose") problem = docs_.did_close(m.params());
+  if (!problem.empty()) log::warn("document store: " + problem + " (ignored by the store, forwarded as is)");
+}
+
+void Router::from_client(Message m) {
+  ++stats_.client_messages;
+  stats_.client_bytes += m.raw().size();
+  switch (m.kind()) {
+    case Kind::parse_error:
+      log::warn("client sent invalid JSON (" + std::to_string(m.raw().size()) + " bytes); replied with a parse error");
+      io_.send_to_client(protocol::make_error("null", ec::parse_error, "Parse error: " + m.problem()));
+      return;
+    case Kind::invalid:
+      log::warn("client sent an invalid JSON-RPC message: " + m.problem());
+      io_.send_to_client(protocol::make_error("null", ec::invalid_request, "Invalid request: " + m.problem()));
+      return;
+    case Kind::response: {
+      if (!m.id()) {
+        log::warn("client sent a response with a null id; dropped");
+        return;
+      }
+      auto it = server_pending_.find(m.id()->key());
+      if (it == server_pending_.end()) {
+        if (stale_server_requests_.erase(m.id()->key()))
+          log::debug("client answered a request of a server that has since exited; dropped");
+        else
+          log::warn("client sent a response to unknown request id " + m.id()->raw() + "; dropped");
+        return;
+      }
+      ServerRequest sr = std::move(it->second);
+      server_pending_.erase(it);
+      if (sr.original == *m.id()) to_server(std::move(m).take_raw());
+      else to_server(m.with_id(sr.original.raw()));
+      return;
+    }
+    case Kind::request: {
+      const std::string& method = m.method();
+      if (method == "initialize") {
+        initialize_raw_ = std::string(m.params().empty() ? std::string_view("{}") : m.params());
+        initialize_answered_ = false;
+      } else if (method == "shutdown") {
+        shutdown_received_ = true;
+      }
+      auto [it, fresh] = pending_.try_emplace(m.id()->key());
+      if (!fresh) log::warn("client reused request id " + m.id()->raw() + " while it was still pending");
+      it->second = Pending{*m.id(), method, method == "initialize" ? m.raw() : std::string()};
+      to_server(std::move(m).take_raw());
+      return;
+    }
+    case Kind::notification: {
+      const std::string& method = m.method();
+      if (method == "exit") {
+        exit_received_ = true;
+        to_server(std::move(m).take_raw());
+        return;
+      }
+      if (method == "initialized") initialized_received_ = true;
+      bool is_doc = method == "textDocument/didOpen" || method == "textDocument/didChange" ||
+                    method == "textDocument/didClose";
+      if (is_doc) apply_document(m);
+      // While a restarted server is pending, the replay carries the documents'
+      // current state; queueing the edit as well would apply it twice.
+      if (is_doc && phase_ != Phase::running && generation_ > 0) return;
+      if (!m.has_params()) {
+        log::debug("client notification '" + method + "' without params; sending {} (Lean requires params)");
+        to_server(m.with_empty_params());
+        return;
+      }
+      to_server(std::move(m).take_raw());
+      return;
+    }
+  }
+}
+
+void Router::from_server(Message m) {
+  ++stats_.server_messages;
+  stats_.server_bytes += m.raw().size();
+  switch (m.kind()) {
+    case Kind::parse_error:
+    case Kind::invalid:
+      log::warn("server sent a bad message (" + m.problem() + "); dropped");
+      return;
+    case Kind::response: {
+      if (!m.id()) {
+        log::warn("server sent an error reply with a null id; dropped: " + std::string(m.error()));
+        return;
+      }
+      if (protocol::is_own_id(*m.id())) {
+        auto own = own_pending_.find(m.id()->key());
+        if (own == own_pending_.end()) {
+          log::debug("reply to an own request that is no longer pending; dropped");
+          return;
+        }
+        Own what = own->second;
+        own_pending_.erase(own);
+        if (what == Own::replay_initialize) {
+          if (m.is_error()) log::warn("restarted server rejected the replayed initialize: " + std::string(m.error()));
+          finish_replay();
+        } else {
+          own_shutdown_done_ = true;
+          io_.send_to_server(protocol::make_notification("exit", "{}"));
+        }
+        return;
+      }
+      auto it = pending_.find(m.id()->key());
+      if (it == pending_.end()) {
+        log::warn("server sent a response to unknown request id " + m.id()->raw() + "; dropped");
+        return;
+      }
+      if (it->second.method == "initialize") initialize_answered_ = true;
+      pending_.erase(it);
+      io_.send_to_client(std::move(m).take_raw());
+      return;
+    }
+    case Kind::request:
+      forward_server_request(m);
+      return;
+    case Kind::notification:
+      io_.send_to_client(std::move(m).take_raw());
+      return;
+  }
+}
+
+void Router::forward_server_request(const Message& m) {
+  if (m.method() == "client/registerCapability") {
+    auto ids = registration_ids(m.params());
+    if (ids) {
+      bool all_known = std::all_of(ids->begin(), ids->end(), [&](auto& id) { return registrations_.count(id) > 0; });
+      if (all_known && generation_ > 1) {
+        // The client already holds these registrations from the server's
+        // predecessor; registering them again would fail in VS Code.
+        io_.send_to_server(protocol::make_result(m.id()->raw(), "null"));
+        return;
+      }
+      registrations_.insert(ids->begin(), ids->end());
+    }
+  }
+  Id out = generation_ > 1 ? protocol::tag(generation_, *m.id()) : *m.id();
+  server_pending_[out.key()] = ServerRequest{*m.id(), generation_};
+  io_.send_to_client(out == *m.id() ? m.raw() : m.with_id(out.raw()));
+}
+
+void Router::server_started() {
+  ++generation_;
+  if (generation_ == 1 || !initialize_raw_) {
+    phase_ = Phase::running;
+    while (!queue_.empty()) {
+      io_.send_to_server(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    return;
+  }
+  if (!initialize_answered_) {
+    // The client's own initialize was in flight when the server died: send
+    // it again as is; its reply is the client's.
+    auto it = std::find_if(pending_.begin(), pending_.end(), [](auto& p) { return p.second.method == "initialize"; });
+    if (it != pending_.end()) io_.send_to_server(it->second.raw);
+    finish_replay();
+    return;
+  }
+  Id id = next_own_id();
+  own_pending_[id.key()] = Own::replay_initialize;
+  io_.send_to_server(protocol::make_request(id.raw(), "initialize", *initialize_raw_));
+  phase_ = Phase::replaying;
+}
+
+void Router::finish_replay() {
+  if (initialized_received_) io_.send_to_server(protocol::make_notification("initialized", "{}"));
+  auto docs = docs_.in_open_order();
+  for (const auto* d : docs)
+    io_.send_to_server(protocol::make_notification("textDocument/didOpen", document::DocumentStore::did_open_params(*d)));
+  phase_ = Phase::running;
+  while (!queue_.empty()) {
+    io_.send_to_server(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  std::string msg = "lean-lsp-proxy: language server restarted";
+  if (!docs.empty()) msg += "; re-opened " + std::to_string(docs.size()) + " document(s)";
+  log::info(msg);
+  io_.send_to_client(protocol::make_log_message(kMessageInfo, msg));
+}
+
+bool Router::server_exited(const std::string& why, Clock::time_point now) {
+  phase_ = Phase::starting;
+  own_pending_.clear();
+  for (auto& [key, _] : server_pending_) stale_server_requests_.insert(key);
+  server_pending_.clear();
+  if (exit_received_ || own_shutdown_sent_) return false;  // the session is ending
+
+  crash_times_.push_back(now);
+  while (!crash_times_.empty() && now - crash_times_.front() > policy_.window) crash_times_.pop_front();
+  bool give_up = static_cast<int>(crash_times_.size()) > policy_.max_restarts;
+
+  // Every request in flight gets an answer now; only a client initialize that
+  // was never answered survives a restart (it is re-sent), unless we give up.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.method == "initialize" && !initialize_answered_ && !give_up) {
+      ++it;
+      continue;
+    }
+    io_.send_to_client(protocol::make_error(it->second.id.raw(), ec::internal_error,
+                                            "lean-lsp-proxy: the language server exited (" + why +
+                                                ") before answering '" + it->second.method + "'" +
+                                                (give_up ? "" : "; it is being restarted")));
+    it = pending_.erase(it);
+  }
+  auto window_s = std::to_string(policy_.window.count() / 1000);
+  if (give_up) {
+    std::string msg = "lean-lsp-proxy: the language server crashed " + std::to_string(crash_times_.size()) +
+                      " times within " + window_s + " s (last: " + why +
+                      "); not restarting it again. Restart the server from your editor once the cause is fixed.";
+    log::error(msg);
+    io_.send_to_client(protocol::make_log_message(kMessageError, msg, /*show=*/true));
+    return false;
+  }
+  ++stats_.server_restarts;
+  std::string msg = "lean-lsp-proxy: the language server exited unexpectedly (" + why + "); restarting it (" +
+                    std::to_string(crash_times_.size()) + "/" + std::to_string(policy_.max_restarts) +
+                    " within " + window_s + " s)";
+  log::warn(msg);
+  io_.send_to_client(protocol::make_log_message(kMessageWarning, msg));
+  return true;
+}
+
+void Router::client_closed() {
+  if (exit_received_ || own_shutdown_sent_) return;
+  own_shutdown_sent_ = true;
+  if (phase_ != Phase::running) return;  // no live server to be polite to
+  if (shutdown_received_) {
+    own_shutdown_done_ = true;
+    io_.send_to_server(protocol::make_notification("exit", "{}"));
+    return;
+  }
+  Id id = next_own_id();
+  own_pending_[id.key()] = Own::shutdown;
+  io_.send_to_server(protocol::make_request(id.raw(), "shutdown", ""));
+}
+
+}  // namespace leanproxy::proxy

@@ -102,6 +102,8 @@ class Message {
 };
 
 // Builders. Raw arguments are inserted verbatim and must be valid JSON.
+/// Empty `params_raw` omits "params" (as clients do for `shutdown`; Lean's
+/// parser accepts only an object or array there, not null).
 std::string make_request(std::string_view id_raw, std::string_view method, std::string_view params_raw);
 std::string make_notification(std::string_view method, std::string_view params_raw);
 std::string make_result(std::string_view id_raw, std::string_view result_raw);

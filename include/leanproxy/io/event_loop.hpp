@@ -1,0 +1,44 @@
+// A single-threaded event loop (an Asio io_context behind a thin interface, so
+// that only the files under src/io/ pay for Asio's headers).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace leanproxy::io {
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  /// Runs handlers until stop() or until no work is left.
+  void run();
+  void stop();
+  bool stopped() const;
+  /// Runs `fn` on the loop, after the current handler returns.
+  void post(std::function<void()> fn);
+
+  /// A one-shot timer; destroying or cancelling it means `fn` never runs.
+  class Timer {
+   public:
+    virtual ~Timer() = default;
+    virtual void cancel() = 0;
+  };
+  std::unique_ptr<Timer> after(std::chrono::milliseconds delay, std::function<void()> fn);
+
+  /// Calls `fn(signal)` on the loop each time one of `signals` arrives.
+  void on_signals(const std::vector<int>& signals, std::function<void(int)> fn);
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace leanproxy::io

@@ -1,0 +1,49 @@
+// Content-Length framed messages over a pair of file descriptors (pipes,
+// sockets, a tty): one reader loop, and a write queue so that no two writes
+// are ever in flight on the descriptor.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "leanproxy/io/event_loop.hpp"
+
+namespace leanproxy::io {
+
+class FramedStream {
+ public:
+  struct Handlers {
+    std::function<void(std::string body)> on_message;
+    /// Bad framing that was skipped (the stream goes on).
+    std::function<void(const std::string& problem)> on_frame_error;
+    /// The read side ended: "eof" for a normal close, else the error. Called once.
+    std::function<void(const std::string& reason)> on_closed;
+  };
+
+  /// Takes ownership of both descriptors (-1 for a side not used); they may
+  /// be the same descriptor (a socket). `name` labels log lines.
+  FramedStream(EventLoop& loop, int read_fd, int write_fd, std::size_t max_body, std::string name);
+  ~FramedStream();
+  FramedStream(const FramedStream&) = delete;
+  FramedStream& operator=(const FramedStream&) = delete;
+
+  void start(Handlers handlers);
+  /// Queues `body` as one frame. Dropped (and counted) once writing failed.
+  void send(std::string body);
+  /// Calls `fn` once everything queued so far has been written (or writing failed).
+  void when_flushed(std::function<void()> fn);
+  /// Stops reading and writing and closes the descriptors. Handlers are not called afterwards.
+  void close();
+
+  std::size_t queued_bytes() const;
+  bool write_failed() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace leanproxy::io

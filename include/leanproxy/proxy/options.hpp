@@ -1,0 +1,40 @@
+// Command-line options of `lean-lsp-proxy`, parsed without I/O so they are testable.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "leanproxy/util/log.hpp"
+
+namespace leanproxy::proxy {
+
+struct Options {
+  std::vector<std::string> server_command;  ///< argv of the server; empty = default
+  std::optional<std::string> root;          ///< --root: server working directory
+  std::optional<std::string> log_file;
+  log::Level log_level = log::Level::info;
+  std::optional<std::string> trace_dir;
+  std::size_t max_message_size = 256u << 20;
+  int max_restarts = 5;           ///< crashes tolerated within restart_window
+  double restart_window_s = 60;   ///< seconds
+  bool help = false;
+  bool version = false;
+};
+
+struct ParseResult {
+  Options options;
+  std::string error;  ///< non-empty: print it with a hint to --help, exit 2
+};
+
+ParseResult parse_options(int argc, const char* const* argv);
+
+/// The --help text.
+std::string usage();
+
+/// What vscode-lean4 would run in `dir` when no command is given: `lake serve`
+/// when the directory has lakefile.lean / lakefile.toml, else `lean --server`.
+std::vector<std::string> default_server_command(const std::string& dir);
+
+}  // namespace leanproxy::proxy

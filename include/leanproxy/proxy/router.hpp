@@ -1,0 +1,132 @@
+// The routing core of one editor session: what to do with each message from
+// the client and from the server, what to replay after a server crash. No I/O:
+// the shell (io/session) feeds it messages and carries out its sends, so every
+// rule here is unit-tested with a fake.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "leanproxy/document/store.hpp"
+#include "leanproxy/protocol/message.hpp"
+
+namespace leanproxy::proxy {
+
+/// Where the router's output goes. Bodies are JSON texts, not frames.
+class RouterIo {
+ public:
+  virtual ~RouterIo() = default;
+  virtual void send_to_client(std::string body) = 0;
+  virtual void send_to_server(std::string body) = 0;
+};
+
+struct RouterStats {
+  std::uint64_t client_messages = 0, server_messages = 0;
+  std::uint64_t client_bytes = 0, server_bytes = 0;
+  std::uint64_t server_restarts = 0;
+};
+
+/// Invariants:
+///  - every client request gets exactly one reply: the server's, or an error
+///    from the proxy when the server died before answering;
+///  - replies to the proxy's own requests (ids "llp:N") are consumed, never
+///    forwarded; server requests are forwarded with their own id while the
+///    first server lives and with a generation tag after a restart, so a late
+///    reply to a dead server's request can never reach its successor;
+///  - while the server is down or being re-initialised, client messages are
+///    queued in order; document notifications are applied to the store
+///    instead, since the replay re-opens every document with its current text.
+class Router {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  enum class Phase {
+    starting,    ///< no server yet (or restarting): queue
+    replaying,   ///< own initialize sent to a restarted server: queue
+    running,     ///< forward
+  };
+
+  struct RestartPolicy {
+    int max_restarts = 5;
+    std::chrono::milliseconds window{60000};
+  };
+
+  Router(RouterIo& io, RestartPolicy policy) : io_(io), policy_(policy) {}
+
+  void from_client(protocol::Message m);
+  void from_server(protocol::Message m);
+
+  /// The shell started a server process (first or restart).
+  void server_started();
+  /// The server process ended. Returns true when a restart should follow
+  /// (a crash within the restart budget); false when the session is over
+  /// (the client asked to exit) or the budget is spent (the client was told).
+  bool server_exited(const std::string& why, Clock::time_point now = Clock::now());
+
+  /// The client closed its side without `exit`: shut the server down politely
+  /// (own `shutdown` request, then `exit`).
+  void client_closed();
+
+  bool exit_received() const { return exit_received_; }
+  bool shutdown_received() const { return shutdown_received_; }
+  /// The server acknowledged our own shutdown (after client_closed()).
+  bool server_shut_down() const { return own_shutdown_done_; }
+  Phase phase() const { return phase_; }
+  std::uint64_t generation() const { return generation_; }
+  std::size_t pending_requests() const { return pending_.size(); }
+  const document::DocumentStore& documents() const { return docs_; }
+  const RouterStats& stats() const { return stats_; }
+  /// Backoff before restart number `n` (1-based): 0, 100 ms, 200 ms, 400 ms … 5 s.
+  static std::chrono::milliseconds backoff(int n);
+  int recent_crashes() const { return static_cast<int>(crash_times_.size()); }
+
+ private:
+  struct Pending {
+    protocol::Id id;
+    std::string method;
+    std::string raw;  ///< kept for `initialize`, which is re-sent after a crash
+  };
+  struct ServerRequest {
+    protocol::Id original;
+    std::uint64_t generation;
+  };
+  enum class Own { replay_initialize, shutdown };
+
+  void to_server(std::string body);
+  void apply_document(const protocol::Message& m);
+  void forward_server_request(const protocol::Message& m);
+  void finish_replay();
+  protocol::Id next_own_id();
+
+  RouterIo& io_;
+  RestartPolicy policy_;
+  Phase phase_ = Phase::starting;
+  std::uint64_t generation_ = 0;
+  document::DocumentStore docs_;
+
+  std::optional<std::string> initialize_raw_;  ///< the client's initialize, as sent
+  bool initialize_answered_ = false;
+  bool initialized_received_ = false;
+  bool shutdown_received_ = false;
+  bool exit_received_ = false;
+  bool own_shutdown_sent_ = false;
+  bool own_shutdown_done_ = false;
+
+  std::unordered_map<std::string, Pending> pending_;           ///< client requests by id key
+  std::unordered_map<std::string, ServerRequest> server_pending_;  ///< by the id the client saw
+  std::set<std::string> stale_server_requests_;                ///< of dead servers
+  std::unordered_map<std::string, Own> own_pending_;
+  std::set<std::string> registrations_;  ///< registration ids the client holds
+  std::deque<std::string> queue_;        ///< client → server while not running
+  std::deque<Clock::time_point> crash_times_;
+  std::uint64_t next_own_ = 1;
+  RouterStats stats_;
+};
+
+}  // namespace leanproxy::proxy

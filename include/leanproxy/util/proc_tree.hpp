@@ -1,0 +1,27 @@
+// Process-tree housekeeping: become a child subreaper, find every descendant
+// through /proc, and end them. Lean starts each file worker in a session of
+// its own (setsid), so process-group kills miss them; walking the tree does not.
+#pragma once
+
+#include <chrono>
+#include <sys/types.h>
+#include <vector>
+
+namespace leanproxy::proc {
+
+/// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are re-parented to us
+/// instead of init, so they stay findable and we can reap them.
+bool become_subreaper();
+
+/// All live descendants of `root` (not `root` itself), parents before children.
+std::vector<pid_t> descendants(pid_t root);
+
+/// Reaps zombie children other than `keep` (whose status its owner collects).
+/// Returns how many were reaped.
+int reap_orphans(pid_t keep = 0);
+
+/// SIGTERM every descendant of this process except `keep`, wait up to `grace`,
+/// SIGKILL what is left, and reap. Returns the number of processes signalled.
+int end_descendants(std::chrono::milliseconds grace, pid_t keep = 0);
+
+}  // namespace leanproxy::proc

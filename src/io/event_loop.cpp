@@ -1,0 +1,60 @@
+// EventLoop over boost::asio::io_context.
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "asio_context.hpp"
+
+namespace leanproxy::io {
+namespace asio = boost::asio;
+
+namespace {
+
+class AsioTimer final : public EventLoop::Timer {
+ public:
+  AsioTimer(asio::io_context& ctx, std::chrono::milliseconds d, std::function<void()> fn)
+      : timer_(ctx, d), state_(std::make_shared<bool>(true)) {
+    timer_.async_wait([fn = std::move(fn), alive = state_](const boost::system::error_code& ec) {
+      if (!ec && *alive) fn();
+    });
+  }
+  ~AsioTimer() override { cancel(); }
+  void cancel() override {
+    *state_ = false;
+    timer_.cancel();
+  }
+
+ private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> state_;  // false once cancelled, even if the wait already completed
+};
+
+void wait_signals(std::shared_ptr<asio::signal_set> set, std::shared_ptr<std::function<void(int)>> fn) {
+  set->async_wait([set, fn](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    (*fn)(sig);
+    wait_signals(set, fn);
+  });
+}
+
+}  // namespace
+
+EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {}
+EventLoop::~EventLoop() = default;
+
+void EventLoop::run() { impl_->context.run(); }
+void EventLoop::stop() { impl_->context.stop(); }
+bool EventLoop::stopped() const { return impl_->context.stopped(); }
+void EventLoop::post(std::function<void()> fn) { asio::post(impl_->context, std::move(fn)); }
+
+std::unique_ptr<EventLoop::Timer> EventLoop::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+  return std::make_unique<AsioTimer>(impl_->context, delay, std::move(fn));
+}
+
+void EventLoop::on_signals(const std::vector<int>& signals, std::function<void(int)> fn) {
+  auto set = std::make_shared<asio::signal_set>(impl_->context);
+  for (int s : signals) set->add(s);
+  wait_signals(set, std::make_shared<std::function<void(int)>>(std::move(fn)));
+}
+
+}  // namespace leanproxy::io

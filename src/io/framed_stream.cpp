@@ -1,0 +1,165 @@
+// FramedStream over Asio posix descriptors: a read loop feeding FrameParser
+// and a gather-write queue (one async_write in flight at a time).
+#include "leanproxy/io/framed_stream.hpp"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <unistd.h>
+#include <vector>
+
+#include "asio_context.hpp"
+#include "leanproxy/framing/frame_parser.hpp"
+#include "leanproxy/util/log.hpp"
+
+namespace leanproxy::io {
+namespace asio = boost::asio;
+
+struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
+  struct Frame {
+    std::string header;
+    std::string body;
+  };
+
+  Impl(EventLoop& loop, int read_fd, int write_fd, std::size_t max_body, std::string name)
+      : reader(context_of(loop)), writer(context_of(loop)), parser(max_body), name(std::move(name)) {
+    same_fd = read_fd >= 0 && read_fd == write_fd;
+    if (read_fd >= 0) reader.assign(read_fd);
+    if (write_fd >= 0 && !same_fd) writer.assign(write_fd);
+    buffer.resize(64 * 1024);
+  }
+
+  asio::posix::stream_descriptor& out() { return same_fd ? reader : writer; }
+
+  void read() {
+    reader.async_read_some(asio::buffer(buffer), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                             std::size_t n) {
+      if (self->closed) return;
+      if (ec) {
+        bool normal = ec == asio::error::eof || ec == asio::error::connection_reset ||
+                      ec == asio::error::broken_pipe;
+        if (self->parser.buffered() > 0)
+          log::warn(self->name + ": stream ended inside a frame (" + std::to_string(self->parser.buffered()) +
+                    " bytes of an incomplete message dropped)");
+        self->report_closed(normal ? "eof" : ec.message());
+        return;
+      }
+      self->parser.feed(std::string_view(self->buffer.data(), n));
+      for (;;) {
+        auto r = self->parser.next();
+        if (r.status == framing::FrameParser::Status::need_more) break;
+        if (r.status == framing::FrameParser::Status::error) {
+          if (self->handlers.on_frame_error) self->handlers.on_frame_error(r.error);
+        } else if (self->handlers.on_message) {
+          self->handlers.on_message(std::move(r.body));
+        }
+        if (self->closed) return;
+      }
+      self->read();
+    });
+  }
+
+  void report_closed(const std::string& why) {
+    if (closed_reported) return;
+    closed_reported = true;
+    if (handlers.on_closed) handlers.on_closed(why);
+  }
+
+  void write_more() {
+    if (writing || queue.empty() || failed || closed) return;
+    writing = true;
+    batch = std::min<std::size_t>(queue.size(), 64);
+    gather.clear();
+    for (std::size_t i = 0; i < batch; ++i) {
+      gather.emplace_back(asio::buffer(queue[i].header));
+      gather.emplace_back(asio::buffer(queue[i].body));
+    }
+    asio::async_write(out(), gather, [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+      self->writing = false;
+      if (self->closed) return;
+      if (ec) {
+        log::warn(self->name + ": write failed (" + ec.message() + "); " + std::to_string(self->queue.size()) +
+                  " queued message(s) dropped");
+        self->failed = true;
+        self->queue.clear();
+        self->queued = 0;
+        self->notify_flushed();
+        return;
+      }
+      for (std::size_t i = 0; i < self->batch; ++i) {
+        self->queued -= self->queue.front().header.size() + self->queue.front().body.size();
+        self->queue.pop_front();
+      }
+      if (self->queue.empty()) self->notify_flushed();
+      self->write_more();
+    });
+  }
+
+  void notify_flushed() {
+    auto waiters = std::move(flush_waiters);
+    flush_waiters.clear();
+    for (auto& w : waiters) w();
+  }
+
+  void close() {
+    if (closed) return;
+    closed = true;
+    boost::system::error_code ignored;
+    reader.cancel(ignored);
+    reader.close(ignored);
+    writer.cancel(ignored);
+    writer.close(ignored);
+    queue.clear();
+    queued = 0;
+    notify_flushed();
+  }
+
+  asio::posix::stream_descriptor reader, writer;
+  bool same_fd = false;
+  framing::FrameParser parser;
+  std::string name;
+  Handlers handlers;
+  std::vector<char> buffer;
+  std::deque<Frame> queue;
+  std::vector<asio::const_buffer> gather;
+  std::size_t batch = 0, queued = 0;
+  bool writing = false, failed = false, closed = false, closed_reported = false;
+  std::vector<std::function<void()>> flush_waiters;
+};
+
+FramedStream::FramedStream(EventLoop& loop, int read_fd, int write_fd, std::size_t max_body, std::string name)
+    : impl_(std::make_shared<Impl>(loop, read_fd, write_fd, max_body, std::move(name))) {}
+
+FramedStream::~FramedStream() { impl_->close(); }
+
+void FramedStream::start(Handlers handlers) {
+  impl_->handlers = std::move(handlers);
+  if (impl_->reader.is_open()) impl_->read();
+}
+
+void FramedStream::send(std::string body) {
+  if (impl_->failed || impl_->closed) {
+    log::debug(impl_->name + ": message dropped, the stream is closed");
+    return;
+  }
+  Impl::Frame f;
+  framing::append_header(f.header, body.size());
+  f.body = std::move(body);
+  impl_->queued += f.header.size() + f.body.size();
+  impl_->queue.push_back(std::move(f));
+  impl_->write_more();
+}
+
+void FramedStream::when_flushed(std::function<void()> fn) {
+  if (impl_->queue.empty() || impl_->failed || impl_->closed) {
+    fn();
+    return;
+  }
+  impl_->flush_waiters.push_back(std::move(fn));
+}
+
+void FramedStream::close() { impl_->close(); }
+std::size_t FramedStream::queued_bytes() const { return impl_->queued; }
+bool FramedStream::write_failed() const { return impl_->failed; }
+
+}  // namespace leanproxy::io

@@ -1,0 +1,172 @@
+// Server crashes behind the proxy: in-flight requests get error replies, the
+// server comes back with the client's documents replayed, repeated crashes make
+// the proxy give up, and no descendant of the server outlives the proxy.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { alive, executable, paths, reap, start, waitExit, waitGone, withTimeout } from './lib/harness.mjs';
+import { connect, skipReason } from './lib/rpc.mjs';
+
+const skip = skipReason || (process.env.LLP_PROXY || executable(paths.proxy) ? false : `proxy not built at ${paths.proxy}`);
+const dir = mkdtempSync(join(tmpdir(), 'llp-crash-'));
+const children = [];
+const sleepers = [];
+after(() => {
+  children.forEach(reap);
+  for (const pid of sleepers) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const initializeParams = {
+  processId: process.pid, clientInfo: { name: 'crash e2e' }, rootUri: 'file:///tmp/crash-e2e',
+  capabilities: { window: { workDoneProgress: true } }, initializationOptions: { hasWidgets: true },
+};
+
+/** Starts the proxy in front of crashy_server and initializes it. */
+async function open(name, proxyArgs = [], env = {}) {
+  const child = start([paths.proxy, '--log-level', 'debug', ...proxyArgs, '--', paths.crashy], {
+    env: { ...process.env, CRASHY_GENERATION_FILE: join(dir, `${name}.gen`), ...env },
+  });
+  children.push(child);
+  const client = connect(child, { onServerRequest: (method) => (method === 'workspace/configuration' ? [{ answer: 42 }] : null) });
+  client.child = child;
+  client.rq = (method, params, ms = 10000) => withTimeout(client.conn.sendRequest(method, params), ms, method);
+  const init = await client.rq('initialize', initializeParams);
+  assert.equal(init.serverInfo.name, 'crashy_server');
+  await client.conn.sendNotification('initialized', {});
+  return client;
+}
+
+/** Resolves with the error a request failed with (never rejects, so no rejection goes unhandled). */
+async function rejection(promise) {
+  try {
+    return { code: 'no error', message: `expected an error reply, got ${JSON.stringify(await promise)}` };
+  } catch (e) {
+    return e;
+  }
+}
+
+function assertServerExitedError(e, what) {
+  assert.equal(e.code, -32603, `${what}: ${e.message}`);
+  assert.match(e.message, /exit|crash|died|terminat/i, what);
+}
+
+const count = (received, method) => received.filter((m) => m.method === method).length;
+
+test('crash mid-request: error replies, restart, documents replayed', { skip, timeout: 30000 }, async () => {
+  const c = await open('replay');
+  const a = 'file:///tmp/crash-e2e/A.lean';
+  const b = 'file:///tmp/crash-e2e/B.lean';
+  await c.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: a, languageId: 'lean4', version: 1, text: 'theorem a : True := trivial\n' } });
+  await c.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: b, languageId: 'lean4', version: 1, text: 'example : ℕ := 𝔽\r\n⊢ goal\n' } });
+  // B: insert after "𝔽" (a surrogate pair: 2 UTF-16 units), column 17.
+  await c.conn.sendNotification('textDocument/didChange', { textDocument: { uri: b, version: 2 },
+    contentChanges: [{ range: { start: { line: 0, character: 17 }, end: { line: 0, character: 17 } }, text: ' + 1' }] });
+  await c.conn.sendNotification('textDocument/didChange', { textDocument: { uri: b, version: 3 },
+    contentChanges: [{ range: { start: { line: 1, character: 2 }, end: { line: 1, character: 6 } }, text: 'done' }] });
+  const expected = [
+    { uri: a, version: 1, text: 'theorem a : True := trivial\n' },
+    { uri: b, version: 3, text: 'example : ℕ := 𝔽 + 1\n⊢ done\n' },
+  ];
+  const before = await c.rq('test/documents');
+  assert.equal(before.generation, 1);
+  assert.deepEqual(before.documents, expected, 'the first server holds the edited documents');
+
+  const held = rejection(c.rq('test/hold'));
+  const crash = rejection(c.rq('test/crash', { exitCode: 3 }));
+  assertServerExitedError(await crash, 'the crashing request');
+  assertServerExitedError(await held, 'the request in flight');
+  const log = await c.waitNotification('window/logMessage', (p) => /restart/i.test(p.message), 15000);
+  assert.ok(log.message.length > 0);
+
+  const afterCrash = await c.rq('test/documents', undefined, 15000);
+  assert.equal(afterCrash.generation, 2, 'a new server process answers');
+  assert.notEqual(afterCrash.pid, before.pid);
+  assert.deepEqual(afterCrash.documents, expected, 'documents replayed with their current text and version');
+  assert.deepEqual(afterCrash.initializeParams, initializeParams, "the client's initialize params replayed");
+  assert.deepEqual(afterCrash.initializedParams, {}, 'initialized replayed with params {}');
+  assert.deepEqual(afterCrash.methods.slice(0, 4),
+    ['initialize', 'initialized', 'textDocument/didOpen', 'textDocument/didOpen'], 'replay order');
+  assert.ok(!afterCrash.methods.includes('textDocument/didChange'), 'replayed as didOpen of the current text');
+
+  // Both directions still work, including a server → client request.
+  assert.deepEqual(await c.rq('test/askClient'), { answer: [{ answer: 42 }] });
+  assert.deepEqual(await c.rq('test/echo', { n: 1 }), { n: 1 });
+
+  await c.rq('shutdown', null);
+  await c.conn.sendNotification('exit');
+  assert.deepEqual(await waitExit(c.child, 10000), { code: 0, signal: null });
+
+  // The client saw exactly one initialize result and one reply per request.
+  const replies = c.received.filter((m) => !('method' in m));
+  assert.equal(replies.filter((m) => m.result?.serverInfo).length, 1, 'the replayed initialize result is swallowed');
+  const ids = replies.map((m) => m.id);
+  assert.equal(new Set(ids).size, ids.length, `duplicate replies: ${ids}`);
+  assert.ok(ids.every((id) => typeof id === 'number'), `replies to ids the client never sent: ${ids}`);
+});
+
+test('killed by a signal: same recovery', { skip, timeout: 30000 }, async () => {
+  const c = await open('signal');
+  assertServerExitedError(await rejection(c.rq('test/crash', { signal: true })), 'SIGKILLed request');
+  await c.waitNotification('window/logMessage', (p) => /restart/i.test(p.message), 15000);
+  assert.equal((await c.rq('test/documents', undefined, 15000)).generation, 2);
+  c.child.stdin.end(); // EOF: graceful shutdown of the server
+  assert.equal((await waitExit(c.child, 15000)).code, 0);
+});
+
+test('crashes past --max-restarts: showMessage and a non-zero exit', { skip, timeout: 60000 }, async () => {
+  const maxRestarts = 2;
+  const c = await open('giveup', ['--max-restarts', String(maxRestarts), '--restart-window', '60']);
+  let crashes = 0;
+  while (count(c.received, 'window/showMessage') === 0) {
+    assert.ok(crashes <= maxRestarts + 1, `still restarting after ${crashes} crashes`);
+    const restartsBefore = count(c.received, 'window/logMessage');
+    assertServerExitedError(await rejection(c.rq('test/crash', {}, 15000)), `crash ${crashes + 1}`);
+    crashes++;
+    // Wait until the proxy has either restarted the server or given up.
+    await withTimeout((async () => {
+      while (count(c.received, 'window/logMessage') === restartsBefore && count(c.received, 'window/showMessage') === 0) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })(), 15000, 'restart or give-up notice');
+  }
+  assert.ok(crashes >= maxRestarts, `gave up after only ${crashes} crashes`);
+  const shown = await c.waitNotification('window/showMessage');
+  assert.ok(shown.type <= 2, 'shown as an error or warning');
+  const exit = await waitExit(c.child, 15000);
+  assert.ok(exit.code !== 0 && exit.code !== null, `exit ${JSON.stringify(exit)}`);
+});
+
+test('a server that dies at every restart: the proxy gives up', { skip, timeout: 60000 }, async () => {
+  const c = await open('loop', ['--max-restarts', '3', '--restart-window', '60'], { CRASHY_DIE_FROM_GENERATION: '2' });
+  assertServerExitedError(await rejection(c.rq('test/crash')), 'first crash');
+  const shown = await c.waitNotification('window/showMessage', () => true, 40000);
+  assert.ok(shown.message.length > 0);
+  const exit = await waitExit(c.child, 15000);
+  assert.ok(exit.code !== 0 && exit.code !== null, `exit ${JSON.stringify(exit)}`);
+});
+
+for (const ending of ['exit', 'eof']) {
+  test(`no orphans after the proxy ends (${ending})`, { skip, timeout: 30000 }, async () => {
+    const c = await open(`orphans-${ending}`);
+    const pids = [(await c.rq('test/spawn', {})).pid, (await c.rq('test/spawn', { daemonize: true })).pid];
+    // A crash leaves the dead server's workers behind unless the proxy ends them.
+    await rejection(c.rq('test/crash'));
+    await c.waitNotification('window/logMessage', (p) => /restart/i.test(p.message), 15000);
+    const docs = await c.rq('test/documents', undefined, 15000);
+    pids.push((await c.rq('test/spawn', {})).pid, (await c.rq('test/spawn', { daemonize: true })).pid, docs.pid);
+    sleepers.push(...pids);
+    assert.ok(pids.every((p) => p > 0 && alive(p)), `spawned ${pids}`);
+    if (ending === 'exit') {
+      await c.rq('shutdown', null);
+      await c.conn.sendNotification('exit');
+    } else {
+      c.child.stdin.end();
+    }
+    assert.equal((await waitExit(c.child, 20000)).code, 0);
+    assert.deepEqual(await waitGone(pids, 3000), [], 'descendants still alive after the proxy exited');
+  });
+}
