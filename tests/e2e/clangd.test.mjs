@@ -7,12 +7,16 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import { executable, paths, reap, start, waitExit, withTimeout } from './lib/harness.mjs';
+import { executable, findExecutable, paths, reap, start, waitExit, withTimeout } from './lib/harness.mjs';
 import { connect, skipReason } from './lib/rpc.mjs';
+
+const clangd = findExecutable(paths.clangd);
+const clangdSkip = skipReason || (clangd ? false : `e2e skipped: clangd not found (${paths.clangd})`);
+if (!clangd && !skipReason) console.log(clangdSkip);
 
 // No background index, no config files, no clang-tidy, no header insertion:
 // everything that could make two runs differ for reasons of their own.
-const clangdArgs = [paths.clangd, '--log=error', '--background-index=false', '--enable-config=false',
+const clangdArgs = [clangd, '--log=error', '--background-index=false', '--enable-config=false',
   '--clang-tidy=false', '--header-insertion=never', '--pch-storage=memory', '-j=1'];
 
 const source = `// A small file with one compile error for the e2e comparison.
@@ -126,7 +130,7 @@ before(() => {
 });
 after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-test('clangd direct session', { skip: skipReason, timeout: 60000 }, async () => {
+test('clangd direct session', { skip: clangdSkip, timeout: 60000 }, async () => {
   direct = await session(clangdArgs);
   assert.deepEqual(direct.exit, { code: 0, signal: null });
   assert.match(JSON.stringify(direct.diagnostics1), /undefined_name/);
@@ -137,7 +141,7 @@ test('clangd direct session', { skip: skipReason, timeout: 60000 }, async () => 
   assert.ok(direct.replyIdsUnique);
 });
 
-const proxyMissing = skipReason || (process.env.LLP_PROXY || executable(paths.proxy) ? false
+const proxyMissing = clangdSkip || (process.env.LLP_PROXY || executable(paths.proxy) ? false
   : `proxy not built at ${paths.proxy}`);
 
 test('through lean-lsp-proxy: identical results, exit 0', { skip: proxyMissing, timeout: 60000 }, async () => {

@@ -122,6 +122,7 @@ test('client disconnects mid-frame: the proxy exits cleanly and the server is go
   const { pid } = (await c.request(nextId++, 'test/documents', null)).result;
   c.write(Buffer.from('Content-Length: 100\r\n\r\n{"jsonrpc":"2.0","id":', 'ascii'));
   c.child.stdin.end();
-  assert.deepEqual(await waitExit(c.child, 15000), { code: 0, signal: null });
+  // LSP's rule for exit codes: 1 when the session ended without `shutdown`.
+  assert.deepEqual(await waitExit(c.child, 15000), { code: 1, signal: null });
   assert.deepEqual(await waitGone([pid], 3000), [], 'server still running');
 });

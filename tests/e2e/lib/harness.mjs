@@ -24,6 +24,13 @@ export function executable(path) {
   }
 }
 
+/** `name` if it is an executable path, else its first match on PATH, else null. */
+export function findExecutable(name) {
+  if (name.includes('/')) return executable(name) ? name : null;
+  for (const d of (process.env.PATH ?? '').split(':')) if (d && executable(resolve(d, name))) return resolve(d, name);
+  return null;
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Rejects with a message naming `what` if `promise` takes longer than `ms`. */

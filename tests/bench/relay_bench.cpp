@@ -1,0 +1,240 @@
+// relay_bench: round-trip latency and throughput of small and 100 KB LSP
+// messages against echo_server, directly and through lean-lsp-proxy, in one
+// run, so both paths see the same machine load.
+//
+//   relay_bench --server build/tests/bench/echo_server [--proxy build/src/lean-lsp-proxy]
+//               [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]...
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "leanproxy/protocol/json_scan.hpp"
+#include "leanproxy/protocol/message.hpp"
+#include "stdio_transport.hpp"
+
+namespace json = leanproxy::json;
+namespace proto = leanproxy::protocol;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+/// A server child process with the benchmark holding the other ends of its stdio.
+class Peer {
+ public:
+  explicit Peer(const std::vector<std::string>& argv) {
+    int to[2], from[2];
+    if (pipe(to) != 0 || pipe(from) != 0) throw std::runtime_error("pipe failed");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(to[0], 0);
+      dup2(from[1], 1);
+      for (int fd : {to[0], to[1], from[0], from[1]}) close(fd);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    out_ = to[1];
+    in_ = from[0];
+    io_ = std::make_unique<testlsp::StdioTransport>(in_, out_);
+    call("initialize", R"({"processId":null,"rootUri":null,"capabilities":{}})");
+    send(proto::make_notification("initialized", "{}"));
+  }
+
+  ~Peer() {
+    call("shutdown", "null");
+    send(proto::make_notification("exit", "{}"));
+    close(out_);
+    close(in_);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+
+  void send(const std::string& body) {
+    if (!io_->write(body)) throw std::runtime_error("peer closed its stdin");
+  }
+
+  /// Reads until the reply to `id`, skipping notifications the proxy may send.
+  void await_reply(std::int64_t id) {
+    for (;;) {
+      auto body = io_->read();
+      if (!body) throw std::runtime_error("peer closed its stdout");
+      auto got = json::member(*body, "id");
+      if (got && json::to_int64(*got) == id && !json::member(*body, "method")) return;
+    }
+  }
+
+  void call(const char* method, const std::string& params) {
+    std::int64_t id = next_id_++;
+    send(proto::make_request(std::to_string(id), method, params));
+    await_reply(id);
+  }
+
+  std::int64_t next_id_ = 1;
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1, out_ = -1;
+  std::unique_ptr<testlsp::StdioTransport> io_;
+};
+
+struct Stats {
+  double p50_us = 0, p99_us = 0, msgs_per_s = 0, mb_per_s = 0;
+};
+
+double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+}
+
+/// One request at a time: the time from writing a request to reading its reply.
+void measure_latency(Peer& peer, const std::string& method, const std::string& params, int n, std::vector<double>& samples) {
+  for (int i = 0; i < n / 10 + 1; ++i) peer.call(method.c_str(), params);  // warm caches and branch predictors
+  for (int i = 0; i < n; ++i) {
+    std::int64_t id = peer.next_id_++;
+    std::string body = proto::make_request(std::to_string(id), method, params);
+    auto t0 = Clock::now();
+    peer.send(body);
+    peer.await_reply(id);
+    samples.push_back(micros(Clock::now() - t0));
+  }
+}
+
+/// Pipelined: a writer thread sends n requests while this thread reads the replies.
+void measure_throughput(Peer& peer, const std::string& method, const std::string& params, int n, Stats& out) {
+  std::int64_t first = peer.next_id_;
+  peer.next_id_ += n;
+  std::size_t bytes = 0;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < n; ++i) {
+    bodies.push_back(proto::make_request(std::to_string(first + i), method, params));
+    bytes += bodies.back().size();
+  }
+  auto t0 = Clock::now();
+  std::thread writer([&] { for (const auto& b : bodies) peer.send(b); });
+  for (int i = 0; i < n; ++i) peer.await_reply(first + i);  // replies come back in order
+  double secs = micros(Clock::now() - t0) / 1e6;
+  writer.join();
+  out.msgs_per_s = n / secs;
+  out.mb_per_s = static_cast<double>(bytes) / secs / 1e6;
+}
+
+struct Case {
+  const char* name;
+  std::string method, params;
+  int latency_n, throughput_n;
+};
+
+std::string lean_text(std::size_t bytes) {
+  std::string line = "theorem add_comm' (a b : ℕ) : a + b = b + a := by omega -- filler line\n";
+  std::string text;
+  while (text.size() < bytes) text += line;
+  text.resize(bytes);
+  return text;
+}
+
+void usage() {
+  std::fprintf(stderr, "usage: relay_bench --server ECHO [--proxy PROXY] [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]...\n");
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  std::string server, proxy, json_path;
+  std::vector<std::string> proxy_args = {"--log-level", "error"};
+  bool quick = false;
+  int rounds = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&] { return i + 1 < argc ? std::string(argv[++i]) : (usage(), std::string()); };
+    if (a == "--server") server = value();
+    else if (a == "--proxy") proxy = value();
+    else if (a == "--json") json_path = value();
+    else if (a == "--rounds") rounds = std::atoi(value().c_str());
+    else if (a == "--proxy-arg") proxy_args.push_back(value());
+    else if (a == "--quick") quick = true;
+    else usage();
+  }
+  if (server.empty()) usage();
+  if (rounds <= 0) rounds = quick ? 1 : 3;
+
+  // ~150 B on the wire with the envelope: a typical hover request.
+  std::string small = R"({"textDocument":{"uri":"file:///home/user/project/Mathlib/Algebra/Group/Basic.lean"},"position":{"line":128,"character":17}})";
+  std::string large = "{\"text\":" + json::quote(lean_text(100 * 1024)) + "}";
+  std::vector<Case> cases = {
+      {"small", "textDocument/hover", small, quick ? 2000 : 20000, quick ? 20000 : 200000},
+      {"100KB", "test/echo", large, quick ? 200 : 2000, quick ? 300 : 3000},
+  };
+  std::vector<std::pair<std::string, std::vector<std::string>>> paths = {{"direct", {server}}};
+  if (!proxy.empty()) {
+    std::vector<std::string> argv_proxy = {proxy};
+    argv_proxy.insert(argv_proxy.end(), proxy_args.begin(), proxy_args.end());
+    argv_proxy.push_back("--");
+    argv_proxy.push_back(server);
+    paths.push_back({"proxied", argv_proxy});
+  }
+
+  std::printf("%-6s %-8s %9s %9s %11s %9s\n", "size", "path", "p50 µs", "p99 µs", "msgs/s", "MB/s");
+  std::string js = "{\"quick\":" + std::string(quick ? "true" : "false") + ",\"rounds\":" + std::to_string(rounds);
+  for (const auto& c : cases) {
+    std::vector<Stats> stats(paths.size());
+    std::vector<std::vector<double>> samples(paths.size()), rates(paths.size()), mbs(paths.size());
+    // Rounds interleave the paths, so load from other users of the machine hits
+    // both alike; a fresh peer per round keeps one slow start from skewing all.
+    for (int r = 0; r < rounds; ++r) {
+      for (std::size_t p = 0; p < paths.size(); ++p) {
+        Peer peer(paths[p].second);
+        measure_latency(peer, c.method, c.params, c.latency_n, samples[p]);
+        Stats t;
+        measure_throughput(peer, c.method, c.params, c.throughput_n, t);
+        rates[p].push_back(t.msgs_per_s);
+        mbs[p].push_back(t.mb_per_s);
+      }
+    }
+    for (std::size_t p = 0; p < paths.size(); ++p) {
+      Stats& s = stats[p];
+      s.p50_us = percentile(samples[p], 0.50);
+      s.p99_us = percentile(samples[p], 0.99);
+      s.msgs_per_s = percentile(rates[p], 0.5);  // median round
+      s.mb_per_s = percentile(mbs[p], 0.5);
+      std::printf("%-6s %-8s %9.1f %9.1f %11.0f %9.1f\n", c.name, paths[p].first.c_str(), s.p50_us, s.p99_us, s.msgs_per_s, s.mb_per_s);
+    }
+    char buf[512];
+    js += std::string(",\"") + c.name + "\":{";
+    for (std::size_t p = 0; p < paths.size(); ++p) {
+      std::snprintf(buf, sizeof buf, "%s\"%s\":{\"p50_us\":%.1f,\"p99_us\":%.1f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f}",
+                    p ? "," : "", paths[p].first.c_str(), stats[p].p50_us, stats[p].p99_us, stats[p].msgs_per_s, stats[p].mb_per_s);
+      js += buf;
+    }
+    if (paths.size() == 2) {
+      std::snprintf(buf, sizeof buf, ",\"added_p50_us\":%.1f,\"added_p99_us\":%.1f,\"throughput_ratio\":%.3f",
+                    stats[1].p50_us - stats[0].p50_us, stats[1].p99_us - stats[0].p99_us, stats[1].msgs_per_s / stats[0].msgs_per_s);
+      js += buf;
+      std::printf("%-6s added p50 %.1f µs, p99 %.1f µs; proxied throughput %.0f%% of direct\n", c.name,
+                  stats[1].p50_us - stats[0].p50_us, stats[1].p99_us - stats[0].p99_us, 100 * stats[1].msgs_per_s / stats[0].msgs_per_s);
+    }
+    js += "}";
+  }
+  js += ",\"targets\":{\"small_added_p50_us_max\":30,\"small_throughput_ratio_min\":0.8}}";
+  std::printf("%s\n", js.c_str());
+  if (!json_path.empty()) std::ofstream(json_path) << js << '\n';
+  return 0;
+}

@@ -1,0 +1,67 @@
+// JSON scanner: validation, member lookup, string decoding and encoding.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "leanproxy/protocol/json_scan.hpp"
+
+namespace json = leanproxy::json;
+
+TEST_CASE("validation accepts JSON and rejects non-JSON") {
+  for (const char* ok : {"{}", "[]", "0", "-1.5e+3", "\"a\\u00e9\\n\"", "true", "null", " { \"a\" : [1, {\"b\":null}] } ",
+                         "[[[[]]]]", "{\"\":\"\"}"}) {
+    CAPTURE(ok);
+    CHECK(json::validate(ok));
+  }
+  for (const char* bad : {"", "{", "}", "{\"a\"}", "{\"a\":}", "[1,]", "{\"a\":1,}", "01", "1.", "-", "tru", "nul",
+                          "\"\\x\"", "\"abc", "{} {}", "[1 2]", "{1:2}", "\"\\u12\"", "\"a\nb\""}) {
+    CAPTURE(bad);
+    CHECK_FALSE(json::validate(bad));
+  }
+}
+
+TEST_CASE("nesting deeper than the limit is rejected without recursion") {
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  CHECK_FALSE(json::validate(deep));
+  std::string ok(500, '[');
+  ok += std::string(500, ']');
+  CHECK(json::validate(ok));
+}
+
+TEST_CASE("members are found as raw spans") {
+  std::string_view obj = R"({"jsonrpc":"2.0","id":18446744073709551615,"method":"x","params":{"a":[1,2],"t":"⊢"}})";
+  CHECK(*json::member(obj, "id") == "18446744073709551615");
+  CHECK(*json::member(obj, "params") == R"({"a":[1,2],"t":"⊢"})");
+  CHECK(*json::path(obj, {"params", "a"}) == "[1,2]");
+  CHECK_FALSE(json::member(obj, "nope"));
+  CHECK(*json::member(R"({"\u0069d":7})", "id") == "7");
+}
+
+TEST_CASE("strings decode escapes and surrogate pairs") {
+  CHECK(*json::decode_string(R"("a\"b\\c\/\n\t")") == "a\"b\\c/\n\t");
+  CHECK(*json::decode_string(R"("\u22a2 \u2115 \ud835\udd3d")") == "⊢ ℕ 𝔽");
+  CHECK(*json::decode_string(R"("\ud835")") == "\xEF\xBF\xBD");  // lone surrogate → U+FFFD
+  CHECK_FALSE(json::decode_string("abc"));
+  CHECK_FALSE(json::decode_string(R"("abc)"));
+}
+
+TEST_CASE("encoding round-trips through decoding") {
+  std::string s = "quote\" back\\ nl\n ctl\x01 ⊢𝔽";
+  std::string q = json::quote(s);
+  CHECK(json::validate(q));
+  CHECK(*json::decode_string(q) == s);
+}
+
+TEST_CASE("array reader walks elements") {
+  json::ArrayReader r(R"([1, "two", {"three":3}, [4]])");
+  std::string_view v;
+  int n = 0;
+  while (r.next(v)) ++n;
+  CHECK(r.ok());
+  CHECK(n == 4);
+  json::ArrayReader bad("[1,,2]");
+  while (bad.next(v)) {
+  }
+  CHECK_FALSE(bad.ok());
+}
