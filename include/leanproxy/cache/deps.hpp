@@ -1,0 +1,48 @@
+// The dependency fingerprint of a document: every module of its transitive
+// import closure, resolved through the server's own search path.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "leanproxy/cache/file_hash.hpp"
+
+namespace leanproxy::cache {
+
+/// Where the server finds modules, as `lake env` reports it.
+struct SearchPath {
+  std::vector<std::string> lean_path;      ///< LEAN_PATH: directories of .olean files
+  std::vector<std::string> src_path;       ///< LEAN_SRC_PATH: directories of .lean sources
+  std::string workspace_root;              ///< absolute; sources below it are hashed too
+  std::vector<std::string> toolchain_lib;  ///< the toolchain's own lib dirs (Init, Std, Lean)
+};
+
+struct DepFingerprint {
+  bool cacheable = false;
+  std::string reason;  ///< why not cacheable, e.g. "unresolved import Foo.Bar"
+  std::string digest;  ///< SHA-256 over every module's identity, in a canonical order
+  std::vector<std::string> modules;  ///< the closure, for explain
+};
+
+/// Per module of the closure:
+///  - in a toolchain lib dir: covered by the toolchain identity (already in
+///    the key), nothing to hash;
+///  - otherwise its Lake `.trace` `depHash` (transitive: Lake mixes in the
+///    imports' traces), or, without a trace, the `.olean` bytes;
+///  - and, for a module whose source lies inside the workspace, the source's
+///    hash, with its own imports followed: an import edited but not rebuilt
+///    must change the key, at any depth.
+/// An import found nowhere makes the document uncacheable, never guessed.
+class DepFingerprinter {
+ public:
+  explicit DepFingerprinter(SearchPath path) : path_(std::move(path)) {}
+  DepFingerprint fingerprint(const std::vector<std::string>& imports);
+  const SearchPath& search_path() const { return path_; }
+  FileHasher& hasher() { return hasher_; }
+
+ private:
+  SearchPath path_;
+  FileHasher hasher_;
+};
+
+}  // namespace leanproxy::cache

@@ -1,0 +1,42 @@
+// Content hashes of files, memoised by (path, device, inode, size, mtime and
+// ctime in ns). A file modified less than `racy_window` ago is hashed every
+// time and never memoised (git's "racy clean" rule): Lake rewrites `.trace`
+// files with the same size within one coarse mtime tick.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace leanproxy::cache {
+
+class FileHasher {
+ public:
+  explicit FileHasher(std::chrono::milliseconds racy_window = std::chrono::milliseconds(2000))
+      : racy_window_(racy_window) {}
+
+  /// SHA-256 hex of the file's bytes; nullopt when it cannot be read.
+  std::optional<std::string> hash(const std::string& path);
+  /// The file's bytes through the same memo (small files such as traces).
+  std::optional<std::string> read(const std::string& path);
+
+  std::uint64_t hashed() const { return hashed_; }      ///< files actually read
+  std::uint64_t memo_hits() const { return memo_hits_; }
+
+ private:
+  struct Entry {
+    std::uint64_t dev, ino, size;
+    std::int64_t mtime_ns, ctime_ns;
+    std::string digest;
+  };
+  std::chrono::milliseconds racy_window_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Entry> memo_;
+  std::uint64_t hashed_ = 0, memo_hits_ = 0;
+};
+
+}  // namespace leanproxy::cache
