@@ -96,8 +96,11 @@ void Router::from_client(Message m) {
       if (method == "initialize") {
         initialize_raw_ = std::string(m.params().empty() ? std::string_view("{}") : m.params());
         initialize_answered_ = false;
+        if (interceptor_) interceptor_->client_initialize(*initialize_raw_);
       } else if (method == "shutdown") {
         shutdown_received_ = true;
+      } else if (interceptor_ && interceptor_->client_request(m)) {
+        return;  // answered by the interceptor
       }
       auto [it, fresh] = pending_.try_emplace(m.id()->key());
       if (!fresh) log::warn("client reused request id " + m.id()->raw() + " while it was still pending");
@@ -122,6 +125,11 @@ void Router::from_client(Message m) {
       if (!m.has_params()) {
         log::debug("client notification '" + method + "' without params; sending {} (Lean requires params)");
         to_server(m.with_empty_params());
+        return;
+      }
+      if (is_doc && interceptor_) {
+        to_server(m.raw());
+        interceptor_->document_notification(m);
         return;
       }
       to_server(std::move(m).take_raw());
@@ -149,15 +157,9 @@ void Router::from_server(Message m) {
           log::debug("reply to an own request that is no longer pending; dropped");
           return;
         }
-        Own what = own->second;
+        auto on_reply = std::move(own->second);
         own_pending_.erase(own);
-        if (what == Own::replay_initialize) {
-          if (m.is_error()) log::warn("restarted server rejected the replayed initialize: " + std::string(m.error()));
-          finish_replay();
-        } else {
-          own_shutdown_done_ = true;
-          io_.send_to_server(protocol::make_notification("exit", "{}"));
-        }
+        on_reply(m);
         return;
       }
       auto it = pending_.find(m.id()->key());
@@ -165,8 +167,10 @@ void Router::from_server(Message m) {
         log::warn("server sent a response to unknown request id " + m.id()->raw() + "; dropped");
         return;
       }
-      if (it->second.method == "initialize") initialize_answered_ = true;
+      std::string method = std::move(it->second.method);
+      if (method == "initialize") initialize_answered_ = true;
       pending_.erase(it);
+      if (interceptor_ && interceptor_->server_reply(m, method)) return;
       io_.send_to_client(std::move(m).take_raw());
       return;
     }
@@ -174,9 +178,17 @@ void Router::from_server(Message m) {
       forward_server_request(m);
       return;
     case Kind::notification:
+      if (interceptor_ && interceptor_->server_notification(m)) return;
       io_.send_to_client(std::move(m).take_raw());
       return;
   }
+}
+
+void Router::request_server(std::string_view method, std::string_view params,
+                            std::function<void(const Message&)> on_reply) {
+  Id id = next_own_id();
+  own_pending_[id.key()] = std::move(on_reply);
+  to_server(protocol::make_request(id.raw(), method, params));
 }
 
 void Router::forward_server_request(const Message& m) {
@@ -206,6 +218,7 @@ void Router::server_started() {
       io_.send_to_server(std::move(queue_.front()));
       queue_.pop_front();
     }
+    if (interceptor_) interceptor_->server_started(generation_);
     return;
   }
   if (!initialize_answered_) {
@@ -217,7 +230,10 @@ void Router::server_started() {
     return;
   }
   Id id = next_own_id();
-  own_pending_[id.key()] = Own::replay_initialize;
+  own_pending_[id.key()] = [this](const Message& reply) {
+    if (reply.is_error()) log::warn("restarted server rejected the replayed initialize: " + std::string(reply.error()));
+    finish_replay();
+  };
   io_.send_to_server(protocol::make_request(id.raw(), "initialize", *initialize_raw_));
   phase_ = Phase::replaying;
 }
@@ -232,6 +248,7 @@ void Router::finish_replay() {
     io_.send_to_server(std::move(queue_.front()));
     queue_.pop_front();
   }
+  if (interceptor_) interceptor_->server_started(generation_);
   std::string msg = "lean-lsp-proxy: language server restarted";
   if (!docs.empty()) msg += "; re-opened " + std::to_string(docs.size()) + " document(s)";
   log::info(msg);
@@ -241,6 +258,7 @@ void Router::finish_replay() {
 bool Router::server_exited(const std::string& why, Clock::time_point now) {
   phase_ = Phase::starting;
   own_pending_.clear();
+  if (interceptor_) interceptor_->server_exited();
   for (auto& [key, _] : server_pending_) stale_server_requests_.insert(key);
   server_pending_.clear();
   if (exit_received_ || own_shutdown_sent_) return false;  // the session is ending
@@ -290,7 +308,10 @@ void Router::client_closed() {
     return;
   }
   Id id = next_own_id();
-  own_pending_[id.key()] = Own::shutdown;
+  own_pending_[id.key()] = [this](const Message&) {
+    own_shutdown_done_ = true;
+    io_.send_to_server(protocol::make_notification("exit", "{}"));
+  };
   io_.send_to_server(protocol::make_request(id.raw(), "shutdown", ""));
 }
 

@@ -15,6 +15,7 @@
 
 #include "leanproxy/document/store.hpp"
 #include "leanproxy/protocol/message.hpp"
+#include "leanproxy/proxy/interceptor.hpp"
 
 namespace leanproxy::proxy {
 
@@ -42,7 +43,7 @@ struct RouterStats {
 ///  - while the server is down or being re-initialised, client messages are
 ///    queued in order; document notifications are applied to the store
 ///    instead, since the replay re-opens every document with its current text.
-class Router {
+class Router final : public ProxyPort {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -57,7 +58,10 @@ class Router {
     std::chrono::milliseconds window{60000};
   };
 
-  Router(RouterIo& io, RestartPolicy policy) : io_(io), policy_(policy) {}
+  Router(RouterIo& io, RestartPolicy policy, Interceptor* interceptor = nullptr)
+      : io_(io), policy_(policy), interceptor_(interceptor) {
+    if (interceptor_) interceptor_->attach(*this);
+  }
 
   void from_client(protocol::Message m);
   void from_server(protocol::Message m);
@@ -80,7 +84,11 @@ class Router {
   Phase phase() const { return phase_; }
   std::uint64_t generation() const { return generation_; }
   std::size_t pending_requests() const { return pending_.size(); }
-  const document::DocumentStore& documents() const { return docs_; }
+  // ProxyPort
+  void to_client(std::string body) override { io_.send_to_client(std::move(body)); }
+  void request_server(std::string_view method, std::string_view params,
+                      std::function<void(const protocol::Message&)> on_reply) override;
+  const document::DocumentStore& documents() const override { return docs_; }
   const RouterStats& stats() const { return stats_; }
   /// Backoff before restart number `n` (1-based): 0, 100 ms, 200 ms, 400 ms … 5 s.
   static std::chrono::milliseconds backoff(int n);
@@ -96,7 +104,6 @@ class Router {
     protocol::Id original;
     std::uint64_t generation;
   };
-  enum class Own { replay_initialize, shutdown };
 
   void to_server(std::string body);
   void apply_document(const protocol::Message& m);
@@ -121,7 +128,9 @@ class Router {
   std::unordered_map<std::string, Pending> pending_;           ///< client requests by id key
   std::unordered_map<std::string, ServerRequest> server_pending_;  ///< by the id the client saw
   std::set<std::string> stale_server_requests_;                ///< of dead servers
-  std::unordered_map<std::string, Own> own_pending_;
+  /// Replies awaited for the proxy's own requests, by id key.
+  std::unordered_map<std::string, std::function<void(const protocol::Message&)>> own_pending_;
+  Interceptor* interceptor_;
   std::set<std::string> registrations_;  ///< registration ids the client holds
   std::deque<std::string> queue_;        ///< client → server while not running
   std::deque<Clock::time_point> crash_times_;

@@ -1,0 +1,57 @@
+// The seam between routing and features that answer or hold messages (the
+// cache): the Router calls an Interceptor at fixed points and offers it a
+// ProxyPort to speak through. Without an interceptor the proxy forwards all.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "leanproxy/document/store.hpp"
+#include "leanproxy/protocol/message.hpp"
+
+namespace leanproxy::proxy {
+
+/// What an interceptor may do.
+class ProxyPort {
+ public:
+  virtual ~ProxyPort() = default;
+  virtual void to_client(std::string body) = 0;
+  /// Sends a request of the proxy's own (id "llp:N"); `on_reply` gets the
+  /// server's response. Dropped without a call if the server dies first.
+  virtual void request_server(std::string_view method, std::string_view params,
+                              std::function<void(const protocol::Message&)> on_reply) = 0;
+  virtual const document::DocumentStore& documents() const = 0;
+};
+
+class Interceptor {
+ public:
+  virtual ~Interceptor() = default;
+  virtual void attach(ProxyPort& port) { port_ = &port; }
+
+  /// The client's `initialize` params (capability flags live there).
+  virtual void client_initialize(std::string_view params) { (void)params; }
+  /// A client request; true when the interceptor answered it itself.
+  virtual bool client_request(const protocol::Message& m) { (void)m; return false; }
+  /// A didOpen / didChange / didClose, after the store applied it and it was
+  /// passed on towards the server.
+  virtual void document_notification(const protocol::Message& m) { (void)m; }
+  /// A server notification; true to keep it from the client.
+  virtual bool server_notification(const protocol::Message& m) { (void)m; return false; }
+  /// The server's reply to a client request of `method`; true to hold it
+  /// (the interceptor then delivers it itself, exactly once).
+  virtual bool server_reply(const protocol::Message& m, const std::string& method) {
+    (void)m;
+    (void)method;
+    return false;
+  }
+  /// A server generation started (its documents have been replayed) or ended.
+  virtual void server_started(std::uint64_t generation) { (void)generation; }
+  virtual void server_exited() {}
+
+ protected:
+  ProxyPort* port_ = nullptr;
+};
+
+}  // namespace leanproxy::proxy
