@@ -19,6 +19,7 @@
 #include "asio_context.hpp"
 #include "leanproxy/util/exec_path.hpp"
 #include "leanproxy/util/log.hpp"
+#include "leanproxy/util/proc_tree.hpp"
 
 namespace leanproxy::io {
 namespace asio = boost::asio;
@@ -72,8 +73,10 @@ class Process final : public ServerProcess {
     Pipe in, out, err;
     std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
     try {
+      auto own = proc::OwnChildren::lock();  // our reaper must never take its exit status
       proc_ = std::make_unique<bp::process>(context_of(loop), exe, args, bp::process_stdio{in.r, out.w, err.w},
                                             bp::process_start_dir{spec.cwd.empty() ? "." : spec.cwd});
+      proc::OwnChildren::add(proc_->id());
     } catch (const std::exception& e) {
       for (int* fd : {&in.r, &in.w, &out.r, &out.w, &err.r, &err.w}) close_fd(*fd);
       throw std::runtime_error("cannot start server '" + exe.string() + "': " + e.what());
@@ -87,8 +90,9 @@ class Process final : public ServerProcess {
     pid_ = proc_->id();
     log::info("started server pid " + std::to_string(pid_) + ": " + exe.string());
     read_stderr();
-    proc_->handle().async_wait([state = state_](const boost::system::error_code& ec, int status) {
+    proc_->handle().async_wait([state = state_, pid = pid_](const boost::system::error_code& ec, int status) {
       state->running = false;
+      proc::OwnChildren::remove(pid);
       if (state->detached) return;
       std::string desc = ec ? "wait failed: " + ec.message() : describe_wait_status(status);
       if (state->cb.on_exit) state->cb.on_exit(status, desc);

@@ -26,6 +26,25 @@ bool parse_size(std::string_view s, std::size_t& out) {
   return true;
 }
 
+bool parse_duration(std::string_view s, long long& out) {
+  // Seconds, or a number with s/m/h/d.
+  long long mult = 1;
+  if (!s.empty()) {
+    switch (s.back()) {
+      case 's': mult = 1; s.remove_suffix(1); break;
+      case 'm': mult = 60; s.remove_suffix(1); break;
+      case 'h': mult = 3600; s.remove_suffix(1); break;
+      case 'd': mult = 86400; s.remove_suffix(1); break;
+      default: break;
+    }
+  }
+  long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty() || v <= 0) return false;
+  out = v * mult;
+  return true;
+}
+
 }  // namespace
 
 std::string usage() {
@@ -46,6 +65,12 @@ Options:
                              DIR/trace-<time>-<pid>.jsonl (a session transcript)
   --max-message-size BYTES   largest accepted message, K/M/G suffixes allowed
                              (default: 256M); larger ones are skipped and logged
+  --cache on|off|readonly    the proof-check cache (default: on)
+  --cache-dir DIR            where it lives (default: $XDG_CACHE_HOME/lean-lsp-proxy)
+  --cache-ttl DURATION       entries expire after this long: seconds or
+                             30d / 12h / 90m (default: 30d)
+  --cache-max-size BYTES     size bound, least recently used entries evicted
+                             first (default: 1G)
   --max-restarts N           server crashes tolerated within the restart window
                              before giving up (default: 5)
   --restart-window SECONDS   the window for --max-restarts (default: 60)
@@ -113,6 +138,35 @@ ParseResult parse_options(int argc, const char* const* argv) {
       if (!v) return r;
       if (!parse_size(v, o.max_message_size)) {
         r.error = "--max-message-size expects a positive size such as 1048576 or 64M, got '" + std::string(v) + "'";
+        return r;
+      }
+    } else if (a == "--cache") {
+      const char* v = value();
+      if (!v) return r;
+      std::string_view m(v);
+      if (m == "on") o.cache = Options::CacheMode::on;
+      else if (m == "off") o.cache = Options::CacheMode::off;
+      else if (m == "readonly") o.cache = Options::CacheMode::readonly;
+      else {
+        r.error = "--cache expects on, off or readonly, got '" + std::string(v) + "'";
+        return r;
+      }
+    } else if (a == "--cache-dir") {
+      const char* v = value();
+      if (!v) return r;
+      o.cache_dir = v;
+    } else if (a == "--cache-ttl") {
+      const char* v = value();
+      if (!v) return r;
+      if (!parse_duration(v, o.cache_ttl_s)) {
+        r.error = "--cache-ttl expects a positive duration such as 86400, 30d or 12h, got '" + std::string(v) + "'";
+        return r;
+      }
+    } else if (a == "--cache-max-size") {
+      const char* v = value();
+      if (!v) return r;
+      if (!parse_size(v, o.cache_max_size)) {
+        r.error = "--cache-max-size expects a positive size such as 1G or 500M, got '" + std::string(v) + "'";
         return r;
       }
     } else if (a == "--max-restarts") {

@@ -102,10 +102,7 @@ void Router::from_client(Message m) {
       } else if (interceptor_ && interceptor_->client_request(m)) {
         return;  // answered by the interceptor
       }
-      auto [it, fresh] = pending_.try_emplace(m.id()->key());
-      if (!fresh) log::warn("client reused request id " + m.id()->raw() + " while it was still pending");
-      it->second = Pending{*m.id(), method, method == "initialize" ? m.raw() : std::string()};
-      to_server(std::move(m).take_raw());
+      forward_request(std::move(m));
       return;
     }
     case Kind::notification: {
@@ -182,6 +179,13 @@ void Router::from_server(Message m) {
       io_.send_to_client(std::move(m).take_raw());
       return;
   }
+}
+
+void Router::forward_request(Message m) {
+  auto [it, fresh] = pending_.try_emplace(m.id()->key());
+  if (!fresh) log::warn("client reused request id " + m.id()->raw() + " while it was still pending");
+  it->second = Pending{*m.id(), m.method(), m.method() == "initialize" ? m.raw() : std::string()};
+  to_server(std::move(m).take_raw());
 }
 
 void Router::request_server(std::string_view method, std::string_view params,

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "leanproxy/cache/interceptor.hpp"
+#include "leanproxy/cache/store.hpp"
 #include "leanproxy/io/event_loop.hpp"
 #include "leanproxy/io/framed_stream.hpp"
 #include "leanproxy/io/server_process.hpp"
@@ -31,11 +33,12 @@ class Session final : public RouterIo {
  public:
   explicit Session(const Options& o)
       : options_(o),
-        router_(*this, Router::RestartPolicy{o.max_restarts, std::chrono::milliseconds(
-                                                                 static_cast<long>(o.restart_window_s * 1000))}) {
-    spec_.cwd = o.root ? *o.root : std::filesystem::current_path().string();
-    spec_.argv = o.server_command.empty() ? default_server_command(spec_.cwd) : o.server_command;
-  }
+        spec_(make_spec(o)),
+        interceptor_(make_cache()),
+        router_(*this,
+                Router::RestartPolicy{o.max_restarts,
+                                      std::chrono::milliseconds(static_cast<long>(o.restart_window_s * 1000))},
+                interceptor_.get()) {}
 
   int run() {
     if (!proc::become_subreaper()) log::warn("could not become a child subreaper; orphaned server processes may escape");
@@ -62,6 +65,7 @@ class Session final : public RouterIo {
         [](const std::string& problem) { log::warn("client: " + problem); },
         [this](const std::string& why) { client_closed(why); },
     });
+    if (!cache_notice_.empty()) send_to_client(protocol::make_log_message(2, cache_notice_));
     loop_.on_signals({SIGTERM, SIGINT, SIGHUP}, [this](int sig) {
       log::info("received signal " + std::to_string(sig) + "; shutting the server down");
       router_.client_closed();
@@ -184,10 +188,49 @@ class Session final : public RouterIo {
     flush_timer_ = loop_.after(1000ms, stop);  // a client that stopped reading cannot hold us
   }
 
+  static io::ServerProcess::Spec make_spec(const Options& o) {
+    io::ServerProcess::Spec spec;
+    spec.cwd = o.root ? *o.root : std::filesystem::current_path().string();
+    spec.argv = o.server_command.empty() ? default_server_command(spec.cwd) : o.server_command;
+    return spec;
+  }
+
+  // The cache: a RocksDB store behind a worker-thread backend, and the
+  // interceptor that applies it to this session. Null when --cache=off.
+  std::unique_ptr<cache::CacheInterceptor> make_cache() {
+    if (options_.cache == Options::CacheMode::off) return nullptr;
+    // Only Lean servers answer waitForDiagnostics and have Lake's artifacts.
+    auto exe = std::filesystem::path(spec_.argv.empty() ? "" : spec_.argv[0]).filename().string();
+    if (exe != "lake" && exe != "lean") {
+      log::info("cache: off (the server '" + exe + "' is not lake or lean)");
+      return nullptr;
+    }
+    cache::StoreConfig cfg;
+    cfg.dir = options_.cache_dir ? *options_.cache_dir : cache::default_cache_dir();
+    cfg.ttl = std::chrono::seconds(options_.cache_ttl_s);
+    cfg.max_bytes = options_.cache_max_size;
+    cfg.read_only = options_.cache == Options::CacheMode::readonly;
+    auto opened = cache::open_rocksdb_store(cfg);
+    if (!opened.notice.empty()) {
+      log::warn("cache: " + opened.notice);
+      cache_notice_ = "lean-lsp-proxy: " + opened.notice;
+    }
+    log::info("cache: " + cfg.dir + (opened.store->mode() == cache::StoreMode::read_write ? " (read-write)"
+                                     : opened.store->mode() == cache::StoreMode::read_only ? " (read-only)"
+                                                                                           : " (unavailable)"));
+    backend_ = std::make_unique<cache::Backend>(std::move(opened.store),
+                                                [this](std::function<void()> fn) { loop_.post(std::move(fn)); });
+    cache::ServerSpec spec{spec_.argv, spec_.cwd, {}};
+    return std::make_unique<cache::CacheInterceptor>(*backend_, spec, cache::InterceptOptions{});
+  }
+
   Options options_;
   io::EventLoop loop_;
-  Router router_;
   io::ServerProcess::Spec spec_;
+  std::string cache_notice_;
+  std::unique_ptr<cache::Backend> backend_;
+  std::unique_ptr<cache::CacheInterceptor> interceptor_;
+  Router router_;
   std::unique_ptr<TraceWriter> trace_;
   std::unique_ptr<io::FramedStream> client_;
   std::unique_ptr<io::ServerProcess> server_;

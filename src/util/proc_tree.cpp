@@ -54,6 +54,18 @@ std::unordered_map<pid_t, Stat> snapshot() {
 
 }  // namespace
 
+namespace {
+std::mutex g_own_mutex;
+std::vector<pid_t> g_own;
+}  // namespace
+
+std::unique_lock<std::mutex> OwnChildren::lock() { return std::unique_lock(g_own_mutex); }
+void OwnChildren::add(pid_t pid) { g_own.push_back(pid); }
+void OwnChildren::remove(pid_t pid) {
+  std::lock_guard l(g_own_mutex);
+  g_own.erase(std::remove(g_own.begin(), g_own.end(), pid), g_own.end());
+}
+
 bool become_subreaper() { return ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0; }
 
 std::vector<pid_t> descendants(pid_t root) {
@@ -79,8 +91,10 @@ std::vector<pid_t> descendants(pid_t root) {
 int reap_orphans(pid_t keep) {
   int reaped = 0;
   pid_t self = ::getpid();
+  std::lock_guard l(g_own_mutex);
   for (auto& [pid, s] : snapshot()) {
     if (s.ppid != self || s.state != 'Z' || pid == keep) continue;
+    if (std::find(g_own.begin(), g_own.end(), pid) != g_own.end()) continue;
     if (::waitpid(pid, nullptr, WNOHANG) == pid) ++reaped;
   }
   return reaped;

@@ -23,6 +23,9 @@ class ProxyPort {
   virtual void request_server(std::string_view method, std::string_view params,
                               std::function<void(const protocol::Message&)> on_reply) = 0;
   virtual const document::DocumentStore& documents() const = 0;
+  /// Sends a client request the interceptor held back on to the server, as if
+  /// it had just arrived (its reply then goes to the client as usual).
+  virtual void forward_request(protocol::Message m) = 0;
 };
 
 class Interceptor {

@@ -19,6 +19,11 @@ struct Options {
   std::size_t max_message_size = 256u << 20;
   int max_restarts = 5;           ///< crashes tolerated within restart_window
   double restart_window_s = 60;   ///< seconds
+  enum class CacheMode { on, off, readonly };
+  CacheMode cache = CacheMode::on;
+  std::optional<std::string> cache_dir;       ///< default: $XDG_CACHE_HOME/lean-lsp-proxy
+  long long cache_ttl_s = 30LL * 24 * 3600;   ///< 30 days
+  std::size_t cache_max_size = 1ull << 30;    ///< 1 GiB
   bool help = false;
   bool version = false;
 };

@@ -89,6 +89,7 @@ class Router final : public ProxyPort {
   void request_server(std::string_view method, std::string_view params,
                       std::function<void(const protocol::Message&)> on_reply) override;
   const document::DocumentStore& documents() const override { return docs_; }
+  void forward_request(protocol::Message m) override;
   const RouterStats& stats() const { return stats_; }
   /// Backoff before restart number `n` (1-based): 0, 100 ms, 200 ms, 400 ms … 5 s.
   static std::chrono::milliseconds backoff(int n);

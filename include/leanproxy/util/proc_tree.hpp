@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <sys/types.h>
 #include <vector>
 
@@ -16,8 +17,19 @@ bool become_subreaper();
 /// All live descendants of `root` (not `root` itself), parents before children.
 std::vector<pid_t> descendants(pid_t root);
 
-/// Reaps zombie children other than `keep` (whose status its owner collects).
-/// Returns how many were reaped.
+/// Children this process started itself and waits for itself (the server,
+/// helper commands): reap_orphans() leaves them to their owners. Hold the
+/// returned lock across spawning and registering, so the reaper never sees
+/// an unregistered child of ours.
+class OwnChildren {
+ public:
+  static std::unique_lock<std::mutex> lock();
+  static void add(pid_t pid);     ///< call with lock() held
+  static void remove(pid_t pid);  ///< after the owner has waited for it
+};
+
+/// Reaps zombie children other than `keep` and our own registered children
+/// (whose status their owners collect). Returns how many were reaped.
 int reap_orphans(pid_t keep = 0);
 
 /// SIGTERM every descendant of this process except `keep`, wait up to `grace`,

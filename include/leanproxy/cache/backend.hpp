@@ -1,0 +1,109 @@
+// The cache's slow side, on a worker thread of its own: server identity
+// (`lean --version`, `lake env`), dependency fingerprints, key derivation and
+// every RocksDB call. The I/O thread posts queries and gets answers back
+// through `post`, so it never blocks on disk. Tasks run in FIFO order: an
+// identity refresh is always complete before the lookups posted after it.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "leanproxy/cache/deps.hpp"
+#include "leanproxy/cache/key.hpp"
+#include "leanproxy/cache/store.hpp"
+
+namespace leanproxy::cache {
+
+/// What identifies the server the documents are checked by.
+struct ServerSpec {
+  std::vector<std::string> argv;  ///< as the proxy runs it
+  std::string cwd;                ///< the workspace root (Lean uses its working directory)
+  std::string client_flags;       ///< from the client's initialize
+};
+
+struct DocQuery {
+  std::string uri;
+  std::int64_t version = 0;
+  std::string text;
+  std::string build_mode;  ///< "always" when absent
+  bool lookup = true;      ///< false: compute the key only (e.g. Restart File)
+};
+
+struct DocAnswer {
+  std::string uri;
+  std::int64_t version = 0;
+  bool cacheable = false;
+  std::string reason;  ///< why not cacheable
+  Key key;
+  std::string deps;  ///< dependency fingerprint digest now
+  std::optional<std::string> diagnostics;  ///< on a hit: the stored set (a JSON array)
+  double elab_ms = 0;                      ///< on a hit: what it cost to compute
+  double lookup_us = 0;                    ///< key + lookup time
+};
+
+struct StoreQuery {
+  DocQuery doc;
+  std::string expected_key;  ///< the key computed when the version was opened
+  std::string worker_deps;   ///< fingerprint when the document's worker started
+  std::string diagnostics;   ///< final set, a JSON array
+  double elab_ms = 0;
+};
+
+enum class StoreOutcome { stored, key_changed, worker_stale, not_cacheable, write_failed };
+const char* outcome_name(StoreOutcome o);
+
+class Backend {
+ public:
+  using Post = std::function<void(std::function<void()>)>;
+  Backend(std::unique_ptr<Store> store, Post post);
+  ~Backend();
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  /// Re-reads the server identity and search path (at every server start).
+  void refresh_identity(ServerSpec spec);
+  void query(DocQuery q, std::function<void(DocAnswer)> done);
+  void store(StoreQuery q, std::function<void(StoreOutcome)> done);
+  /// Goal / hover answers under (document key, method, position).
+  void get_answer(std::string doc_key, std::string method, std::string position,
+                  std::function<void(std::optional<std::string>)> done);
+  void put_answer(std::string doc_key, std::string method, std::string position, std::string result);
+  void clear(std::function<void()> done);
+  /// Runs `fn(store)` on the worker (stats, meta).
+  void with_store(std::function<void(Store&)> fn);
+
+  StoreMode mode() const { return mode_; }
+
+ private:
+  void run();
+  void submit(std::function<void()> task);
+  DocAnswer compute(const DocQuery& q);
+
+  std::unique_ptr<Store> store_;
+  Post post_;
+  StoreMode mode_;
+  // Worker-thread state.
+  ServerIdentity identity_;
+  std::unique_ptr<DepFingerprinter> deps_;
+  std::string identity_problem_;  ///< non-empty: nothing is cacheable (e.g. `lake env` failed)
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+/// Reads the server identity for `spec` (runs `lean --version`, `lake env`,
+/// `lean --print-prefix`; blocking). `problem` says why caching is impossible.
+ServerIdentity read_server_identity(const ServerSpec& spec, SearchPath& path, std::string& problem);
+
+}  // namespace leanproxy::cache

@@ -1,0 +1,283 @@
+// Cache backend worker: identity, fingerprints, keys and store access.
+#include "leanproxy/cache/backend.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "leanproxy/cache/sha256.hpp"
+#include "leanproxy/lean/header.hpp"
+#include "leanproxy/protocol/json_scan.hpp"
+#include "leanproxy/util/exec_path.hpp"
+#include "leanproxy/util/log.hpp"
+#include "leanproxy/util/run_capture.hpp"
+
+namespace leanproxy::cache {
+namespace fs = std::filesystem;
+
+const char* outcome_name(StoreOutcome o) {
+  switch (o) {
+    case StoreOutcome::stored: return "stored";
+    case StoreOutcome::key_changed: return "key changed while checking";
+    case StoreOutcome::worker_stale: return "worker imports are stale";
+    case StoreOutcome::not_cacheable: return "not cacheable";
+    case StoreOutcome::write_failed: return "write failed";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) return {};
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> split_path(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto colon = s.find(':', start);
+    std::string part = s.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (!part.empty()) out.push_back(fs::absolute(part).lexically_normal().string());
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return out;
+}
+
+std::string env_value(const std::string& env_text, const std::string& name) {
+  std::istringstream in(env_text);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(name + "=", 0) == 0) return line.substr(name.size() + 1);
+  return {};
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+ServerIdentity read_server_identity(const ServerSpec& spec, SearchPath& path, std::string& problem) {
+  ServerIdentity id;
+  std::string root = fs::absolute(spec.cwd).lexically_normal().string();
+  if (root.size() > 1 && root.back() == '/') root.pop_back();
+  id.workspace_root = root;
+  for (const auto& a : spec.argv) id.server_command.append(a).push_back('\0');
+  id.client_flags = spec.client_flags;
+  id.toolchain_file = slurp(fs::path(root) / "lean-toolchain");
+  for (const char* f : {"lakefile.lean", "lakefile.toml", "lake-manifest.json"}) {
+    id.lake_config += f;
+    id.lake_config += '\0';
+    id.lake_config += slurp(fs::path(root) / f);
+    id.lake_config += '\0';
+  }
+
+  // The `lean` the server runs: next to `lake` when the server is Lake
+  // (elan puts both in one toolchain directory), else on PATH.
+  std::string exe = spec.argv.empty() ? "lean" : spec.argv[0];
+  std::string exe_path = exe.find('/') != std::string::npos ? exe : util::find_executable(exe);
+  bool is_lake = fs::path(exe).filename() == "lake";
+  std::string lean;
+  if (is_lake && !exe_path.empty()) {
+    auto sibling = fs::path(exe_path).parent_path() / "lean";
+    if (fs::exists(sibling)) lean = sibling.string();
+  } else if (!is_lake) {
+    lean = exe_path;
+  }
+  if (lean.empty()) lean = util::find_executable("lean");
+  if (lean.empty()) {
+    problem = "cannot find `lean` to identify the toolchain";
+    return id;
+  }
+  id.lean_path = fs::weakly_canonical(lean).string();
+  auto version = util::run_capture({lean, "--version"}, root, std::chrono::seconds(30));
+  if (!version.ok()) {
+    problem = "`" + lean + " --version` failed";
+    return id;
+  }
+  id.lean_version = trim(version.out);
+
+  auto prefix = util::run_capture({lean, "--print-prefix"}, root, std::chrono::seconds(30));
+  if (prefix.ok()) path.toolchain_lib = {fs::path(trim(prefix.out)) / "lib" / "lean"};
+  for (auto& t : path.toolchain_lib) t = fs::absolute(t).lexically_normal().string();
+
+  path.workspace_root = root;
+  if (is_lake) {
+    auto env = util::run_capture({exe_path, "env"}, root, std::chrono::seconds(60));
+    if (!env.ok()) {
+      problem = "`lake env` failed in " + root;
+      return id;
+    }
+    path.lean_path = split_path(env_value(env.out, "LEAN_PATH"));
+    path.src_path = split_path(env_value(env.out, "LEAN_SRC_PATH"));
+  } else {
+    const char* lp = std::getenv("LEAN_PATH");
+    const char* sp = std::getenv("LEAN_SRC_PATH");
+    path.lean_path = split_path(lp ? lp : "");
+    path.src_path = split_path(sp ? sp : "");
+  }
+  // Lean always searches its own library last.
+  for (const auto& t : path.toolchain_lib) path.lean_path.push_back(t);
+  return id;
+}
+
+Backend::Backend(std::unique_ptr<Store> store, Post post)
+    : store_(std::move(store)), post_(std::move(post)), mode_(store_->mode()) {
+  worker_ = std::thread([this] { run(); });
+}
+
+Backend::~Backend() {
+  {
+    std::lock_guard l(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  worker_.join();
+}
+
+void Backend::run() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock l(mutex_);
+      cv_.wait(l, [this] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopping and drained
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    try {
+      task();
+    } catch (const std::exception& e) {
+      log::error(std::string("cache worker: ") + e.what());
+    }
+  }
+}
+
+void Backend::submit(std::function<void()> task) {
+  {
+    std::lock_guard l(mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void Backend::refresh_identity(ServerSpec spec) {
+  submit([this, spec = std::move(spec)] {
+    SearchPath path;
+    identity_problem_.clear();
+    identity_ = read_server_identity(spec, path, identity_problem_);
+    if (!identity_problem_.empty()) log::warn("cache disabled for this server: " + identity_problem_);
+    else log::info("cache: server identity " + identity_.lean_version + " (" + identity_.lean_path + ")");
+    deps_ = std::make_unique<DepFingerprinter>(std::move(path));
+  });
+}
+
+DocAnswer Backend::compute(const DocQuery& q) {
+  DocAnswer a;
+  a.uri = q.uri;
+  a.version = q.version;
+  if (!identity_problem_.empty() || !deps_) {
+    a.reason = identity_problem_.empty() ? "no server identity" : identity_problem_;
+    return a;
+  }
+  auto header = lean::parse_header(q.text);
+  auto fp = deps_->fingerprint(header.imports);
+  if (!fp.cacheable) {
+    a.reason = fp.reason;
+    return a;
+  }
+  a.deps = fp.digest;
+  a.key = derive_key(identity_, DocumentIdentity{q.uri, q.build_mode, q.text, fp.digest});
+  a.cacheable = true;
+  return a;
+}
+
+void Backend::query(DocQuery q, std::function<void(DocAnswer)> done) {
+  submit([this, q = std::move(q), done = std::move(done)]() mutable {
+    auto t0 = std::chrono::steady_clock::now();
+    DocAnswer a = compute(q);
+    if (a.cacheable && q.lookup && store_->mode() != StoreMode::none) {
+      if (auto payload = store_->get(Table::diagnostics, a.key.digest)) {
+        auto diags = json::member(*payload, "diagnostics");
+        auto elab = json::member(*payload, "elab_ms");
+        if (diags && json::type_of(*diags) == json::Type::array) {
+          a.diagnostics = std::string(*diags);
+          if (elab) a.elab_ms = std::strtod(std::string(*elab).c_str(), nullptr);
+          store_->touch(a.key.digest);
+        }
+      }
+    }
+    a.lookup_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    post_([done = std::move(done), a = std::move(a)]() mutable { done(std::move(a)); });
+  });
+}
+
+void Backend::store(StoreQuery q, std::function<void(StoreOutcome)> done) {
+  submit([this, q = std::move(q), done = std::move(done)]() mutable {
+    DocAnswer now = compute(q.doc);
+    StoreOutcome o;
+    if (!now.cacheable) o = StoreOutcome::not_cacheable;
+    else if (now.key.digest != q.expected_key) o = StoreOutcome::key_changed;
+    else if (now.deps != q.worker_deps) o = StoreOutcome::worker_stale;
+    else {
+      std::string payload = "{\"diagnostics\":" + q.diagnostics + ",\"elab_ms\":" + std::to_string(q.elab_ms) +
+                            ",\"uri\":" + json::quote(q.doc.uri) + "}";
+      o = store_->put(Table::diagnostics, now.key.digest, payload) ? StoreOutcome::stored : StoreOutcome::write_failed;
+      // Remember the last stored key per document, for `explain`.
+      if (o == StoreOutcome::stored) {
+        std::string comps = "{";
+        for (auto& [name, digest] : now.key.components)
+          comps += (comps.size() > 1 ? "," : "") + json::quote(name) + ":" + json::quote(digest);
+        comps += "}";
+        store_->put_meta("last-key:" + q.doc.uri, comps);
+      }
+    }
+    post_([done = std::move(done), o] { done(o); });
+  });
+}
+
+namespace {
+std::string answer_key(const std::string& doc_key, const std::string& method, const std::string& position) {
+  Sha256 h;
+  h.field(doc_key).field(method).field(position);
+  return h.hex_digest();
+}
+}  // namespace
+
+void Backend::get_answer(std::string doc_key, std::string method, std::string position,
+                         std::function<void(std::optional<std::string>)> done) {
+  submit([this, k = answer_key(doc_key, method, position), done = std::move(done)]() mutable {
+    auto v = store_->get(Table::answers, k);
+    std::optional<std::string> result;
+    if (v)
+      if (auto r = json::member(*v, "result")) result = std::string(*r);
+    post_([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+  });
+}
+
+void Backend::put_answer(std::string doc_key, std::string method, std::string position, std::string result) {
+  submit([this, k = answer_key(doc_key, method, position), result = std::move(result)] {
+    store_->put(Table::answers, k, "{\"result\":" + result + "}");
+  });
+}
+
+void Backend::clear(std::function<void()> done) {
+  submit([this, done = std::move(done)]() mutable {
+    store_->clear();
+    post_(std::move(done));
+  });
+}
+
+void Backend::with_store(std::function<void(Store&)> fn) {
+  submit([this, fn = std::move(fn)] { fn(*store_); });
+}
+
+}  // namespace leanproxy::cache

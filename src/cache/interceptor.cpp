@@ -1,0 +1,390 @@
+// Cache interception state machine; see interceptor.hpp for the rules.
+#include "leanproxy/cache/interceptor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "leanproxy/lean/header.hpp"
+#include "leanproxy/protocol/json_scan.hpp"
+#include "leanproxy/util/log.hpp"
+
+namespace leanproxy::cache {
+
+using protocol::Message;
+
+namespace {
+
+constexpr std::string_view kStaleNote = "Imports are out of date";
+
+std::optional<std::string> str(std::string_view obj, std::initializer_list<std::string_view> path) {
+  auto raw = json::path(obj, path);
+  return raw ? json::decode_string(*raw) : std::nullopt;
+}
+std::optional<std::int64_t> integer(std::string_view obj, std::initializer_list<std::string_view> path) {
+  auto raw = json::path(obj, path);
+  return raw ? json::to_int64(*raw) : std::nullopt;
+}
+
+bool is_range(std::string_view range, int l0, int c0, int l1, int c1) {
+  return integer(range, {"start", "line"}) == l0 && integer(range, {"start", "character"}) == c0 &&
+         integer(range, {"end", "line"}) == l1 && integer(range, {"end", "character"}) == c1;
+}
+
+std::string reason_category(const std::string& reason) {
+  if (reason.rfind("unresolved import", 0) == 0) return "unresolved import";
+  return reason;
+}
+
+std::string header_text(const std::string& text) { return text.substr(0, lean::parse_header(text).end); }
+
+}  // namespace
+
+bool same_diagnostics(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  auto pa = nlohmann::json::parse(a, nullptr, false);
+  auto pb = nlohmann::json::parse(b, nullptr, false);
+  return !pa.is_discarded() && !pb.is_discarded() && pa == pb;
+}
+
+CacheInterceptor::CacheInterceptor(Backend& backend, ServerSpec spec, InterceptOptions options)
+    : backend_(backend), spec_(std::move(spec)), options_(options) {}
+
+void CacheInterceptor::client_initialize(std::string_view params) {
+  // What Lean reads from initialize and hands to every worker changes its output.
+  auto flag = [&](std::initializer_list<std::string_view> p) {
+    auto raw = json::path(params, p);
+    return raw && *raw == "true";
+  };
+  bool silent = flag({"capabilities", "lean", "silentDiagnosticSupport"});
+  incremental_ = flag({"capabilities", "lean", "incrementalDiagnosticSupport"});
+  bool widgets = flag({"initializationOptions", "hasWidgets"});
+  spec_.client_flags = std::string("silent=") + (silent ? "1" : "0") + " incremental=" + (incremental_ ? "1" : "0") +
+                       " widgets=" + (widgets ? "1" : "0");
+  backend_.refresh_identity(spec_);
+}
+
+void CacheInterceptor::server_started(std::uint64_t generation) {
+  // The first server's identity is read once the client's initialize brings
+  // the capability flags; a restarted server's is re-read now (toolchain and
+  // search path may have changed).
+  if (generation <= 1) return;
+  backend_.refresh_identity(spec_);
+  // The router replayed every open document: each now has a fresh worker.
+  for (const auto* d : port_->documents().in_open_order()) {
+    auto it = docs_.find(d->uri);
+    if (it == docs_.end()) continue;
+    it->second.stale = false;
+    it->second.worker_deps_known = false;
+    begin_version(it->second, /*worker_start=*/true, /*bypass=*/false);
+  }
+}
+
+void CacheInterceptor::server_exited() {
+  for (auto& [uri, d] : docs_) {
+    release_waits(d.v);  // their requests were already answered with errors by the router
+    d.v.held.clear();
+    d.v.lookup = Lookup::miss;
+    d.v.finished = true;  // its own wait died with the server
+  }
+  client_waits_.clear();
+  answer_requests_.clear();
+}
+
+void CacheInterceptor::document_notification(const Message& m) {
+  auto uri = str(m.params(), {"textDocument", "uri"});
+  if (!uri) return;
+  const std::string& method = m.method();
+  if (method == "textDocument/didClose") {
+    auto it = docs_.find(*uri);
+    if (it != docs_.end()) {
+      release_waits(it->second.v);
+      docs_.erase(it);
+    }
+    return;
+  }
+  const document::Document* doc = port_->documents().find(*uri);
+  if (!doc) return;
+  if (method == "textDocument/didOpen") {
+    Doc& d = docs_[*uri];
+    release_waits(d.v);
+    d = Doc{};
+    d.uri = *uri;
+    d.header = header_text(doc->text);
+    // vscode-lean4's "Restart File" is didClose + didOpen with "once": the
+    // user restarts precisely to refresh, so that open is not served.
+    bool restart = doc->dependency_build_mode && *doc->dependency_build_mode == "once";
+    begin_version(d, /*worker_start=*/true, restart);
+    return;
+  }
+  // didChange
+  auto it = docs_.find(*uri);
+  if (it == docs_.end() || doc->version == it->second.v.number) return;  // rejected or empty change
+  Doc& d = it->second;
+  std::string header = header_text(doc->text);
+  bool header_changed = header != d.header;
+  if (header_changed) {
+    // Lean restarts the worker on a header edit: fresh imports, no sticky notes.
+    d.header = std::move(header);
+    d.worker_deps_known = false;
+    d.stale = false;
+  }
+  release_waits(d.v);
+  begin_version(d, header_changed, false);
+}
+
+void CacheInterceptor::begin_version(Doc& d, bool worker_start, bool bypass) {
+  const document::Document* doc = port_->documents().find(d.uri);
+  if (!doc) return;
+  d.v = Version{};
+  d.v.number = doc->version;
+  d.v.worker_start = worker_start;
+  d.v.bypass = bypass;
+  d.v.started = std::chrono::steady_clock::now();
+  DocQuery q{d.uri, doc->version, doc->text, doc->dependency_build_mode.value_or("always"),
+             options_.enabled && !bypass && !d.stale};
+  std::string uri = d.uri;
+  backend_.query(std::move(q), [this, uri](DocAnswer a) { on_answer(uri, std::move(a)); });
+  std::int64_t version = doc->version;
+  std::string params = "{\"uri\":" + json::quote(uri) + ",\"version\":" + std::to_string(version) + "}";
+  port_->request_server("textDocument/waitForDiagnostics", params, [this, uri, version](const Message& reply) {
+    on_finished(uri, version, !reply.is_error());
+  });
+}
+
+void CacheInterceptor::on_answer(const std::string& uri, DocAnswer a) {
+  auto it = docs_.find(uri);
+  if (it == docs_.end()) return;
+  Doc& d = it->second;
+  // The worker's view: the fingerprint when its worker started is the one its
+  // results belong to, even if that version was superseded meanwhile.
+  if (a.cacheable && !d.worker_deps_known && a.version == d.v.number && d.v.worker_start) {
+    d.worker_deps = a.deps;
+    d.worker_deps_known = true;
+  }
+  if (a.version != d.v.number) return;  // superseded while we looked
+  Version& v = d.v;
+  if (a.cacheable) stats_.record_lookup(a.lookup_us);
+  if (a.cacheable && d.worker_deps_known && a.deps != d.worker_deps && !d.stale) {
+    d.stale = true;
+    log::info("cache: imports of " + uri + " changed on disk since its worker started; not serving or storing it "
+              "until the file is restarted");
+  }
+  bool hit = options_.enabled && a.cacheable && a.diagnostics && !v.bypass && !d.stale;
+  if (!a.cacheable) ++stats_.uncacheable[reason_category(a.reason)];
+  v.answer = std::move(a);
+  if (hit) {
+    v.lookup = Lookup::hit;
+    v.served = *v.answer->diagnostics;
+    v.held.clear();
+    ++stats_.hits;
+    stats_.elab_ms_saved += v.answer->elab_ms;
+    std::string vd = "{\"uri\":" + json::quote(uri) + ",\"version\":" + std::to_string(v.number) + "}";
+    port_->to_client(protocol::make_notification("$/lean/fileProgress",
+                                                 "{\"textDocument\":" + vd + ",\"processing\":[]}"));
+    port_->to_client(protocol::make_notification(
+        "textDocument/publishDiagnostics",
+        "{\"uri\":" + json::quote(uri) + ",\"version\":" + std::to_string(v.number) + ",\"diagnostics\":" + v.served + "}"));
+    log::debug("cache hit: " + uri + " v" + std::to_string(v.number) + " key " + v.answer->key.digest.substr(0, 12));
+  } else {
+    v.lookup = Lookup::miss;
+    if (options_.enabled && v.answer->cacheable) ++stats_.misses;
+    flush_held(v);
+  }
+  if (v.finish_ok) on_finished(uri, v.number, *v.finish_ok);
+}
+
+void CacheInterceptor::flush_held(Version& v) {
+  for (auto& body : v.held) port_->to_client(std::move(body));
+  v.held.clear();
+}
+
+bool CacheInterceptor::server_notification(const Message& m) {
+  const std::string& method = m.method();
+  bool publish = method == "textDocument/publishDiagnostics";
+  if (!publish && method != "$/lean/fileProgress") return false;
+  auto uri = publish ? str(m.params(), {"uri"}) : str(m.params(), {"textDocument", "uri"});
+  if (!uri) return false;
+  auto it = docs_.find(*uri);
+  if (it == docs_.end()) return false;
+  Version& v = it->second.v;
+  auto version = publish ? integer(m.params(), {"version"}) : integer(m.params(), {"textDocument", "version"});
+  if (!version || *version != v.number) {
+    // Lean may deliver an older version's set late; after a hit the editor
+    // already shows the final set, so it must not be overwritten.
+    return version && *version < v.number && v.lookup == Lookup::hit;
+  }
+  if (publish) {
+    note_publish(v, m.params());
+  } else if (auto processing = json::member(m.params(), "processing")) {
+    json::ArrayReader r(*processing);
+    std::string_view item;
+    while (r.next(item))
+      if (integer(item, {"kind"}) == 2) v.fatal = true;
+  }
+  switch (v.lookup) {
+    case Lookup::hit: return true;  // the editor already has the final set
+    case Lookup::pending: v.held.push_back(m.raw()); return true;
+    case Lookup::miss: return false;
+  }
+  return false;
+}
+
+void CacheInterceptor::note_publish(Version& v, std::string_view params) {
+  auto diags = json::member(params, "diagnostics");
+  if (!diags) return;
+  bool incremental = json::path(params, {"isIncremental"}) == std::optional<std::string_view>("true");
+  json::ArrayReader r(*diags);
+  std::string_view d;
+  while (r.next(d)) {
+    auto msg = str(d, {"message"});
+    if (msg && msg->find(kStaleNote) != std::string::npos) v.stale_note = true;
+    auto range = json::member(d, "range");
+    if (integer(d, {"severity"}) == 3 && range && is_range(*range, 0, 0, 1, 0) && !json::member(d, "leanTags"))
+      v.build_output = true;  // `lake setup-file` output relayed by the worker
+    if (incremental) v.increments.emplace_back(d);
+  }
+  if (!incremental) {
+    v.final_set = std::string(*diags);
+    v.increments.clear();
+  }
+}
+
+std::string CacheInterceptor::final_diagnostics(const Version& v) const {
+  std::string base = v.final_set.value_or("[]");
+  if (v.increments.empty()) return base;
+  // Append the incremental diagnostics to the last full set.
+  std::size_t close = base.rfind(']');
+  std::string out = base.substr(0, close);
+  bool empty = json::skip_ws(out, 1) == out.size();
+  for (const auto& d : v.increments) {
+    if (!empty) out += ",";
+    out += d;
+    empty = false;
+  }
+  return out + "]";
+}
+
+void CacheInterceptor::on_finished(const std::string& uri, std::int64_t version, bool ok) {
+  auto it = docs_.find(uri);
+  if (it == docs_.end() || it->second.v.number != version || it->second.v.finished) return;
+  Doc& d = it->second;
+  Version& v = d.v;
+  if (v.lookup == Lookup::pending) {
+    v.finish_ok = ok;  // finish once the lookup is back
+    return;
+  }
+  v.finished = true;
+  double elab_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - v.started).count();
+  std::string final = final_diagnostics(v);
+  if (v.stale_note) d.stale = true;  // Lean keeps that note until the file is restarted
+
+  std::string why_not;
+  if (!ok) why_not = "cancelled";
+  else if (!v.answer || !v.answer->cacheable) why_not = "not cacheable";
+  else if (v.fatal) why_not = "fatal error";
+  else if (v.stale_note) why_not = "stale imports";
+  else if (v.build_output) why_not = "build output";
+  else if (d.stale) why_not = "worker imports stale";
+  else if (!options_.enabled) why_not = "disabled";
+  else if (backend_.mode() != StoreMode::read_write) why_not = "store not writable";
+
+  if (v.lookup == Lookup::hit) {
+    if (ok && same_diagnostics(final, v.served)) {
+      ++stats_.verified_hits;
+    } else if (ok) {
+      ++stats_.mismatches;
+      log::error("cache MISMATCH for " + uri + " v" + std::to_string(version) + " (key " + v.answer->key.digest +
+                 "): the server's result differs from the cached one; a dependency is missing from the key");
+      port_->to_client(protocol::make_notification(
+          "textDocument/publishDiagnostics",
+          "{\"uri\":" + json::quote(uri) + ",\"version\":" + std::to_string(version) + ",\"diagnostics\":" + final + "}"));
+      v.served = final;
+      if (why_not.empty()) {
+        backend_.store({{uri, version, port_->documents().find(uri)->text,
+                         port_->documents().find(uri)->dependency_build_mode.value_or("always"), false},
+                        v.answer->key.digest, d.worker_deps, final, elab_ms},
+                       [](StoreOutcome) {});
+      }
+    }
+    release_waits(v);
+    return;
+  }
+  if (!why_not.empty()) {
+    if (v.answer && v.answer->cacheable) skip(why_not);
+    return;
+  }
+  const document::Document* doc = port_->documents().find(uri);
+  backend_.store({{uri, version, doc->text, doc->dependency_build_mode.value_or("always"), false},
+                  v.answer->key.digest, d.worker_deps, final, elab_ms},
+                 [this](StoreOutcome o) {
+                   if (o == StoreOutcome::stored) ++stats_.stores;
+                   else skip(outcome_name(o));
+                 });
+}
+
+void CacheInterceptor::release_waits(Version& v) {
+  for (auto& body : v.held_waits) port_->to_client(std::move(body));
+  v.held_waits.clear();
+}
+
+bool CacheInterceptor::client_request(const Message& m) {
+  const std::string& method = m.method();
+  if (method == "textDocument/waitForDiagnostics") {
+    auto uri = str(m.params(), {"uri"});
+    auto version = integer(m.params(), {"version"});
+    if (uri && version) client_waits_[m.id()->key()] = {*uri, *version};
+    return false;
+  }
+  if (method != "$/lean/plainGoal" && method != "$/lean/plainTermGoal" && method != "textDocument/hover") return false;
+  if (!options_.enabled) return false;
+  auto uri = str(m.params(), {"textDocument", "uri"});
+  auto line = integer(m.params(), {"position", "line"});
+  auto ch = integer(m.params(), {"position", "character"});
+  if (!uri || !line || !ch) return false;
+  auto it = docs_.find(*uri);
+  if (it == docs_.end() || it->second.stale) return false;
+  Version& v = it->second.v;
+  if (v.lookup == Lookup::pending || !v.answer || !v.answer->cacheable) return false;
+  AnswerRequest req{*uri, v.number, v.answer->key.digest, method, std::to_string(*line) + ":" + std::to_string(*ch)};
+  backend_.get_answer(req.key, req.method, req.position,
+                      [this, m, req](std::optional<std::string> result) mutable {
+                        if (result) {
+                          ++stats_.answer_hits;
+                          port_->to_client(protocol::make_result(m.id()->raw(), *result));
+                          return;
+                        }
+                        ++stats_.answer_misses;
+                        answer_requests_[m.id()->key()] = std::move(req);
+                        port_->forward_request(std::move(m));
+                      });
+  return true;
+}
+
+bool CacheInterceptor::server_reply(const Message& m, const std::string& method) {
+  if (!m.id()) return false;
+  if (method == "textDocument/waitForDiagnostics") {
+    auto w = client_waits_.find(m.id()->key());
+    if (w == client_waits_.end()) return false;
+    auto [uri, version] = std::move(w->second);
+    client_waits_.erase(w);
+    auto it = docs_.find(uri);
+    if (it == docs_.end()) return false;
+    Version& v = it->second.v;
+    // A served version's wait is answered after its verification (and any correction).
+    if (v.number == version && v.lookup == Lookup::hit && !v.finished) {
+      v.held_waits.push_back(m.raw());
+      return true;
+    }
+    return false;
+  }
+  auto a = answer_requests_.find(m.id()->key());
+  if (a == answer_requests_.end()) return false;
+  AnswerRequest req = std::move(a->second);
+  answer_requests_.erase(a);
+  auto it = docs_.find(req.uri);
+  if (m.is_error() || it == docs_.end() || it->second.stale || it->second.v.number != req.version) return false;
+  backend_.put_answer(req.key, req.method, req.position, std::string(m.result()));
+  ++stats_.answer_stores;
+  return false;
+}
+
+}  // namespace leanproxy::cache
