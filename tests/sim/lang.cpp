@@ -91,7 +91,10 @@ class Parser {
 
   ExprP expr() {
     ExprP e = term();
-    while (!at_end() && (peek().is("+") || peek().is("-"))) e = bin(take().text[0], e, term());
+    while (!at_end() && (peek().is("+") || peek().is("-"))) {
+      char op = take().text[0];  // sequenced: argument evaluation order is unspecified
+      e = bin(op, e, term());
+    }
     return e;
   }
 
@@ -107,7 +110,10 @@ class Parser {
   }
   ExprP term() {
     ExprP e = atom();
-    while (!at_end() && peek().is("*")) e = bin(take().text[0], e, atom());
+    while (!at_end() && peek().is("*")) {
+      char op = take().text[0];
+      e = bin(op, e, atom());
+    }
     return e;
   }
   ExprP atom() {

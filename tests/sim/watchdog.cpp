@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace leansim {
@@ -47,6 +48,7 @@ struct Worker {
   Child proc;
   std::unique_ptr<Channel> to;         ///< writes to the worker's stdin
   std::map<std::string, json> pending;  ///< forwarded requests by id (dumped)
+  std::set<std::string> import_closure; ///< source uris of every module it imported
   bool crashed = false;
 };
 
@@ -70,8 +72,8 @@ class Watchdog {
   void on_worker_event(Event& e);
   void start_worker(const std::string& uri);
   void stop_worker(const std::string& uri);
-  void notify_dependents(const std::string& module);
-  std::string module_of(const std::string& path) const;
+  void notify_dependents(const std::string& source_uri);
+  std::string source_of(const std::string& module) const;
   void check_markers(const std::string& uri);
   [[noreturn]] void quit(int code);
 
@@ -231,13 +233,13 @@ void Watchdog::on_notification(const json& msg, const std::string& method) {
     send(make_notification("textDocument/publishDiagnostics", {{"uri", uri}, {"diagnostics", json::array()}}));
   } else if (method == "textDocument/didSave") {
     if (auto it = workers_.find(uri); it != workers_.end() && !it->second.crashed) it->second.to->write(msg);
-    notify_dependents(module_of(uri_to_path(uri)));
+    notify_dependents(uri);
   } else if (method == "workspace/didChangeWatchedFiles") {
     for (const auto& c : params.value("changes", json::array())) {
       std::string path = uri_to_path(c.value("uri", ""));
       std::filesystem::path p(path);
       if (p.extension() == ".lean") {
-        notify_dependents(module_of(path));
+        notify_dependents(c.value("uri", ""));
       } else if (p.extension() == ".ilean") {
         // .lake/build/lib/lean/A/B.ilean names module A.B.
         std::string s = p.replace_extension("").string();
@@ -246,7 +248,7 @@ void Watchdog::on_notification(const json& msg, const std::string& method) {
         std::string mod = s.substr(at + 10);
         for (char& ch : mod)
           if (ch == '/') ch = '.';
-        notify_dependents(mod);
+        notify_dependents(source_of(mod));
       }
     }
   } else if (method == "$/cancelRequest" || method.rfind("$/lean/rpc/", 0) == 0) {
@@ -272,42 +274,23 @@ void Watchdog::check_markers(const std::string& uri) {
     client_.write_raw("Content-Length: 14\r\n\r\n{\"jsonrpc\":\"2.");
 }
 
-std::string Watchdog::module_of(const std::string& path) const {
-  std::vector<std::string> roots;
-  if (ws_) roots = ws_->src_path();
-  roots.push_back(std::filesystem::current_path().string());
-  std::string best;
-  for (const auto& r : roots) {
-    if (path.rfind(r + "/", 0) != 0) continue;
-    std::string rel = std::filesystem::path(path.substr(r.size() + 1)).replace_extension("").string();
-    for (char& c : rel)
-      if (c == '/') c = '.';
-    if (best.empty() || rel.size() < best.size()) best = rel;
-  }
-  return best;
+std::string Watchdog::source_of(const std::string& module) const {
+  if (!ws_) return "";
+  std::string rel = module;
+  for (char& c : rel)
+    if (c == '.') c = '/';
+  for (const auto& root : ws_->src_path())
+    if (file_exists(root + "/" + rel + ".lean")) return path_to_uri(root + "/" + rel + ".lean");
+  return "";
 }
 
-void Watchdog::notify_dependents(const std::string& module) {
-  if (module.empty()) return;
-  // Dependents among the open documents, transitively through their headers.
-  std::set<std::string> changed{module}, notified;
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (const auto* d : docs_.in_open_order()) {
-      if (notified.count(d->uri)) continue;
-      for (const auto& imp : parse_header(d->text).imports) {
-        if (!changed.count(imp.module)) continue;
-        notified.insert(d->uri);
-        changed.insert(module_of(uri_to_path(d->uri)));
-        grew = true;
-        break;
-      }
-    }
-  }
-  for (const auto& uri : notified) {
-    auto it = workers_.find(uri);
-    if (it == workers_.end() || it->second.crashed) continue;
-    it->second.to->write(make_notification("$/lean/staleDependency", {{"staleDependency", path_to_uri(module)}}));
+void Watchdog::notify_dependents(const std::string& source_uri) {
+  if (source_uri.empty()) return;
+  // Lean's watchdog: every worker whose import closure contains the file.
+  std::string canonical = path_to_uri(uri_to_path(source_uri));
+  for (auto& [uri, w] : workers_) {
+    if (w.crashed || !w.import_closure.count(canonical)) continue;
+    w.to->write(make_notification("$/lean/staleDependency", {{"staleDependency", source_uri}}));
   }
 }
 
@@ -374,6 +357,11 @@ void Watchdog::on_worker_event(Event& e) {
   if (!w) return;  // a worker we already stopped
   if (!e.exited) {
     if (e.msg.contains("method")) {
+      if (e.msg["method"] == "$/lean/importClosure") {
+        w->import_closure.clear();
+        for (const auto& u : e.msg["params"]["importClosure"]) w->import_closure.insert(u.get<std::string>());
+        return;  // between watchdog and worker only
+      }
       if (!e.msg.contains("id")) send(e.msg);  // publishDiagnostics, fileProgress, …
       return;
     }

@@ -232,6 +232,26 @@ int worker_main(const std::string& uri) {
       event("import", {{"uri", uri}, {"module", m}});
     }
     st.base_env = std::move(loaded.env);
+    // Like Lean's worker, tell the watchdog which source files this file's
+    // environment came from, so it can flag stale dependencies transitively.
+    json closure = json::array();
+    std::string srcs = env_str("LEAN_SRC_PATH");
+    for (const auto& m : loaded.modules) {
+      std::string rel = m;
+      for (char& c : rel)
+        if (c == '.') c = '/';
+      for (std::size_t a = 0; a <= srcs.size() && !srcs.empty();) {
+        std::size_t b = srcs.find(':', a);
+        if (b == std::string::npos) b = srcs.size();
+        std::string cand = srcs.substr(a, b - a) + "/" + rel + ".lean";
+        if (b > a && file_exists(cand)) {
+          closure.push_back(path_to_uri(cand));
+          break;
+        }
+        a = b + 1;
+      }
+    }
+    st.out.write(make_notification("$/lean/importClosure", {{"importClosure", closure}}));
     st.header_diags.insert(st.header_diags.end(), loaded.diags.begin(), loaded.diags.end());
   }
   for (const auto& d : st.header_diags) st.header_failed |= d.severity == 1;

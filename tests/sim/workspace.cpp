@@ -269,7 +269,10 @@ ModInfo Builder::compile(const std::string& module, const Package& pkg, const st
     if (d.silent) continue;
     failed |= d.severity == 1;
     const char* level = d.severity == 1 ? "error" : d.severity == 2 ? "warning" : "info";
-    std::string msg = format_diag(rel, src, d);
+    // Lake's log form: `level: file:line:col: message`.
+    json at = lsp_pos(src, d.pos);
+    std::string msg = rel + ":" + std::to_string(at["line"].get<int>() + 1) + ":" +
+                      std::to_string(at["character"].get<int>()) + ": " + d.message;
     log.push_back({{"level", level}, {"message", msg}});
     lines.push_back(std::string(level) + ": " + msg);
   }
