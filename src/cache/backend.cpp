@@ -269,15 +269,11 @@ void Backend::put_answer(std::string doc_key, std::string method, std::string po
   });
 }
 
-void Backend::clear(std::function<void()> done) {
-  submit([this, done = std::move(done)]() mutable {
-    store_->clear();
-    post_(std::move(done));
+void Backend::with_store_reply(std::function<std::string(Store&)> work, std::function<void(std::string)> done) {
+  submit([this, work = std::move(work), done = std::move(done)]() mutable {
+    std::string result = work(*store_);
+    post_([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
   });
-}
-
-void Backend::with_store(std::function<void(Store&)> fn) {
-  submit([this, fn = std::move(fn)] { fn(*store_); });
 }
 
 }  // namespace leanproxy::cache

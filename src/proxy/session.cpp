@@ -13,6 +13,7 @@
 #include "leanproxy/io/event_loop.hpp"
 #include "leanproxy/io/framed_stream.hpp"
 #include "leanproxy/io/server_process.hpp"
+#include "leanproxy/proxy/commands.hpp"
 #include "leanproxy/proxy/router.hpp"
 #include "leanproxy/proxy/trace.hpp"
 #include "leanproxy/util/log.hpp"
@@ -35,10 +36,11 @@ class Session final : public RouterIo {
       : options_(o),
         spec_(make_spec(o)),
         interceptor_(make_cache()),
+        commands_(interceptor_.get(), interceptor_.get(), backend_.get(), [this] { return proxy_stats(); }),
         router_(*this,
                 Router::RestartPolicy{o.max_restarts,
                                       std::chrono::milliseconds(static_cast<long>(o.restart_window_s * 1000))},
-                interceptor_.get()) {}
+                &commands_) {}
 
   int run() {
     if (!proc::become_subreaper()) log::warn("could not become a child subreaper; orphaned server processes may escape");
@@ -188,6 +190,17 @@ class Session final : public RouterIo {
     flush_timer_ = loop_.after(1000ms, stop);  // a client that stopped reading cannot hold us
   }
 
+  std::string proxy_stats() const {
+    const auto& st = router_.stats();
+    auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    return "{\"sessions\":1,\"messages_from_client\":" + std::to_string(st.client_messages) +
+           ",\"messages_from_server\":" + std::to_string(st.server_messages) +
+           ",\"bytes_from_client\":" + std::to_string(st.client_bytes) +
+           ",\"bytes_from_server\":" + std::to_string(st.server_bytes) +
+           ",\"server_restarts\":" + std::to_string(st.server_restarts) +
+           ",\"uptime_s\":" + std::to_string(static_cast<long long>(uptime)) + "}";
+  }
+
   static io::ServerProcess::Spec make_spec(const Options& o) {
     io::ServerProcess::Spec spec;
     spec.cwd = o.root ? *o.root : std::filesystem::current_path().string();
@@ -230,7 +243,9 @@ class Session final : public RouterIo {
   std::string cache_notice_;
   std::unique_ptr<cache::Backend> backend_;
   std::unique_ptr<cache::CacheInterceptor> interceptor_;
+  CommandInterceptor commands_;
   Router router_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::unique_ptr<TraceWriter> trace_;
   std::unique_ptr<io::FramedStream> client_;
   std::unique_ptr<io::ServerProcess> server_;

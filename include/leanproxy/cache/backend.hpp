@@ -76,9 +76,8 @@ class Backend {
   void get_answer(std::string doc_key, std::string method, std::string position,
                   std::function<void(std::optional<std::string>)> done);
   void put_answer(std::string doc_key, std::string method, std::string position, std::string result);
-  void clear(std::function<void()> done);
-  /// Runs `fn(store)` on the worker (stats, meta).
-  void with_store(std::function<void(Store&)> fn);
+  /// Runs `work(store)` on the worker and hands its result to `done` on the loop.
+  void with_store_reply(std::function<std::string(Store&)> work, std::function<void(std::string)> done);
 
   StoreMode mode() const { return mode_; }
 

@@ -47,6 +47,12 @@ class CacheInterceptor final : public proxy::Interceptor {
   void server_exited() override;
 
   const CacheStats& stats() const { return stats_; }
+  /// Why the last lookup for `uri` hit or missed: a JSON object with the
+  /// key's components (see leanProxy.cache.explain).
+  std::string explain(const std::string& uri) const;
+  /// Adds the last stored entry's components (`last`, JSON or "null") and a
+  /// verdict naming the components that differ.
+  static std::string explain_with_last(const std::string& now, const std::string& last);
   bool enabled() const { return options_.enabled; }
   void set_enabled(bool on) { options_.enabled = on; }
 

@@ -1,0 +1,54 @@
+// `workspace/executeCommand` with `leanProxy.*` commands, answered by the
+// proxy and never forwarded (Lean would answer methodNotFound). Wraps the
+// next interceptor (the cache) and passes everything else on to it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "leanproxy/proxy/interceptor.hpp"
+
+namespace leanproxy::cache {
+class Backend;
+class CacheInterceptor;
+}  // namespace leanproxy::cache
+
+namespace leanproxy::proxy {
+
+/// Version of the stats JSON schema (documented in the README).
+inline constexpr int stats_schema = 1;
+
+class CommandInterceptor final : public Interceptor {
+ public:
+  /// `cache` and `backend` may be null (cache off). `proxy_stats` returns the
+  /// "proxy" object of the stats schema.
+  CommandInterceptor(Interceptor* inner, cache::CacheInterceptor* cache, cache::Backend* backend,
+                     std::function<std::string()> proxy_stats);
+
+  void attach(ProxyPort& port) override;
+  void client_initialize(std::string_view params) override;
+  bool client_request(const protocol::Message& m) override;
+  void document_notification(const protocol::Message& m) override;
+  bool server_notification(const protocol::Message& m) override;
+  bool server_reply(const protocol::Message& m, const std::string& method) override;
+  void server_started(std::uint64_t generation) override;
+  void server_exited() override;
+
+  /// The command ids answered here.
+  static const std::vector<std::string>& command_ids();
+
+ private:
+  void reply(const protocol::Message& m, std::string result);
+  void fail(const protocol::Message& m, int code, std::string message);
+  void stats(const protocol::Message& m, bool cache_only);
+  void explain(const protocol::Message& m, std::string_view args);
+
+  Interceptor* inner_;
+  cache::CacheInterceptor* cache_;
+  cache::Backend* backend_;
+  std::function<std::string()> proxy_stats_;
+};
+
+}  // namespace leanproxy::proxy

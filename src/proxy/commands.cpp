@@ -1,0 +1,186 @@
+// leanProxy.* commands: stats, cache toggle / clear / explain.
+#include "leanproxy/proxy/commands.hpp"
+
+#include "leanproxy/cache/backend.hpp"
+#include "leanproxy/cache/interceptor.hpp"
+#include "leanproxy/protocol/json_scan.hpp"
+#include "leanproxy/util/log.hpp"
+
+namespace leanproxy::proxy {
+
+using protocol::Message;
+namespace ec = protocol::error_code;
+
+namespace {
+const char* mode_name(cache::StoreMode m) {
+  switch (m) {
+    case cache::StoreMode::read_write: return "read-write";
+    case cache::StoreMode::read_only: return "read-only";
+    case cache::StoreMode::none: return "unavailable";
+  }
+  return "?";
+}
+
+// The first element of `arguments`, if any.
+std::optional<std::string_view> first_argument(std::string_view params) {
+  auto args = json::member(params, "arguments");
+  if (!args || json::type_of(*args) != json::Type::array) return std::nullopt;
+  json::ArrayReader r(*args);
+  std::string_view v;
+  if (r.next(v)) return v;
+  return std::nullopt;
+}
+}  // namespace
+
+const std::vector<std::string>& CommandInterceptor::command_ids() {
+  static const std::vector<std::string> ids = {
+      "leanProxy.stats",       "leanProxy.cache.stats",          "leanProxy.cache.toggle",
+      "leanProxy.cache.clear", "leanProxy.cache.explain",        "leanProxy.environment.optimize",
+      "leanProxy.environment.stats"};
+  return ids;
+}
+
+CommandInterceptor::CommandInterceptor(Interceptor* inner, cache::CacheInterceptor* cache, cache::Backend* backend,
+                                       std::function<std::string()> proxy_stats)
+    : inner_(inner), cache_(cache), backend_(backend), proxy_stats_(std::move(proxy_stats)) {}
+
+void CommandInterceptor::attach(ProxyPort& port) {
+  Interceptor::attach(port);
+  if (inner_) inner_->attach(port);
+}
+void CommandInterceptor::client_initialize(std::string_view p) {
+  if (inner_) inner_->client_initialize(p);
+}
+void CommandInterceptor::document_notification(const Message& m) {
+  if (inner_) inner_->document_notification(m);
+}
+bool CommandInterceptor::server_notification(const Message& m) { return inner_ && inner_->server_notification(m); }
+bool CommandInterceptor::server_reply(const Message& m, const std::string& method) {
+  return inner_ && inner_->server_reply(m, method);
+}
+void CommandInterceptor::server_started(std::uint64_t g) {
+  if (inner_) inner_->server_started(g);
+}
+void CommandInterceptor::server_exited() {
+  if (inner_) inner_->server_exited();
+}
+
+void CommandInterceptor::reply(const Message& m, std::string result) {
+  port_->to_client(protocol::make_result(m.id()->raw(), result));
+}
+void CommandInterceptor::fail(const Message& m, int code, std::string message) {
+  port_->to_client(protocol::make_error(m.id()->raw(), code, message));
+}
+
+bool CommandInterceptor::client_request(const Message& m) {
+  if (m.method() != "workspace/executeCommand") return inner_ && inner_->client_request(m);
+  auto raw = json::member(m.params(), "command");
+  auto command = raw ? json::decode_string(*raw) : std::nullopt;
+  if (!command || command->rfind("leanProxy.", 0) != 0) return inner_ && inner_->client_request(m);
+
+  const std::string& c = *command;
+  if (c == "leanProxy.stats") {
+    stats(m, false);
+  } else if (c == "leanProxy.cache.stats") {
+    stats(m, true);
+  } else if (c == "leanProxy.cache.toggle") {
+    auto arg = first_argument(m.params());
+    std::optional<bool> on;
+    if (arg) on = json::type_of(*arg) == json::Type::boolean ? json::to_bool(*arg)
+                                                              : [&]() -> std::optional<bool> {
+                                                                  auto e = json::member(*arg, "enabled");
+                                                                  return e ? json::to_bool(*e) : std::nullopt;
+                                                                }();
+    if (!on) {
+      fail(m, ec::invalid_params, "leanProxy.cache.toggle expects arguments [{\"enabled\": true | false}]");
+    } else if (!cache_) {
+      fail(m, ec::invalid_request, "the cache is off for this session (--cache=off, or the server is not Lean)");
+    } else {
+      cache_->set_enabled(*on);
+      log::info(std::string("cache ") + (*on ? "enabled" : "disabled") + " by command");
+      reply(m, std::string("{\"enabled\":") + (*on ? "true" : "false") + "}");
+    }
+  } else if (c == "leanProxy.cache.clear") {
+    if (!backend_) {
+      fail(m, ec::invalid_request, "the cache is off for this session");
+    } else {
+      Message copy = m;
+      backend_->with_store_reply(
+          [](cache::Store& store) {
+            std::uint64_t before = store.stats().entries;
+            store.clear();
+            return "{\"cleared\":" + std::to_string(before) + "}";
+          },
+          [this, copy](std::string result) { reply(copy, std::move(result)); });
+      log::info("cache cleared by command");
+    }
+  } else if (c == "leanProxy.cache.explain") {
+    explain(m, first_argument(m.params()).value_or(std::string_view{}));
+  } else if (c == "leanProxy.environment.stats" || c == "leanProxy.environment.optimize") {
+    fail(m, ec::invalid_request, c + " needs the lean-lsp-proxy daemon's environment manager, which this session does not run");
+  } else {
+    std::string known;
+    for (auto& id : command_ids()) known += (known.empty() ? "" : ", ") + id;
+    fail(m, ec::invalid_params, "unknown command '" + c + "'; lean-lsp-proxy knows " + known);
+  }
+  return true;
+}
+
+void CommandInterceptor::stats(const Message& m, bool cache_only) {
+  std::string cache_part = cache_ ? cache_->stats().to_json() : "null";
+  std::string enabled = cache_ && cache_->enabled() ? "true" : "false";
+  if (!backend_) {
+    std::string cache_obj = "{\"enabled\":false,\"mode\":\"off\"}";
+    reply(m, cache_only ? cache_obj
+                        : "{\"schema\":" + std::to_string(stats_schema) + ",\"cache\":" + cache_obj +
+                              ",\"proxy\":" + proxy_stats_() + "}");
+    return;
+  }
+  std::string proxy_part = proxy_stats_();
+  Message copy = m;
+  std::string mode = mode_name(backend_->mode());
+  backend_->with_store_reply(
+      [](cache::Store& s) {
+        auto st = s.stats();
+        return "\"entries\":" + std::to_string(st.entries) + ",\"bytes\":" + std::to_string(st.bytes) +
+               ",\"evictions\":" + std::to_string(st.evictions) + ",\"expirations\":" + std::to_string(st.expirations) +
+               ",\"bad_values\":" + std::to_string(st.bad_values) + ",\"write_failures\":" +
+               std::to_string(st.write_failures);
+      },
+      [this, copy, cache_part, enabled, mode, proxy_part, cache_only](std::string store_fields) {
+        // Merge the interceptor's counters and the store's into one object.
+        std::string cache_obj = cache_part.substr(0, cache_part.size() - 1) + ",\"enabled\":" + enabled +
+                                ",\"mode\":\"" + mode + "\"," + store_fields + "}";
+        if (cache_only) {
+          reply(copy, cache_obj);
+          return;
+        }
+        reply(copy, "{\"schema\":" + std::to_string(stats_schema) + ",\"cache\":" + cache_obj +
+                        ",\"proxy\":" + proxy_part + "}");
+      });
+}
+
+void CommandInterceptor::explain(const Message& m, std::string_view args) {
+  std::optional<std::string> uri;
+  if (!args.empty()) {
+    if (json::type_of(args) == json::Type::string) uri = json::decode_string(args);
+    else if (auto u = json::member(args, "uri")) uri = json::decode_string(*u);
+  }
+  if (!uri) {
+    fail(m, ec::invalid_params, "leanProxy.cache.explain expects arguments [{\"uri\": \"file:///…/File.lean\"}]");
+    return;
+  }
+  if (!cache_ || !backend_) {
+    fail(m, ec::invalid_request, "the cache is off for this session");
+    return;
+  }
+  std::string now = cache_->explain(*uri);
+  Message copy = m;
+  std::string u = *uri;
+  backend_->with_store_reply([u](cache::Store& s) { return s.get_meta("last-key:" + u).value_or("null"); },
+                             [this, copy, now](std::string last) {
+                               reply(copy, cache::CacheInterceptor::explain_with_last(now, last));
+                             });
+}
+
+}  // namespace leanproxy::proxy
