@@ -1,10 +1,13 @@
 // lean-lsp-proxy: command-line entry point.
 #include <cstdio>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "leanproxy/proxy/options.hpp"
 #include "leanproxy/proxy/session.hpp"
 #include "leanproxy/util/log.hpp"
+#include "leanproxy/util/reaper.hpp"
 
 #ifndef LEANPROXY_VERSION
 #define LEANPROXY_VERSION "0.1.0"
@@ -12,6 +15,9 @@
 
 int main(int argc, char** argv) {
   using namespace leanproxy;
+  // Internal: the per-server reaper (see util/reaper.hpp).
+  if (argc >= 3 && std::string_view(argv[1]) == util::reaper_command && std::string_view(argv[2]) == "--")
+    return util::reaper_main(std::vector<std::string>(argv + 3, argv + argc));
   auto parsed = proxy::parse_options(argc, argv);
   if (!parsed.error.empty()) {
     std::cerr << "lean-lsp-proxy: " << parsed.error << "\nTry 'lean-lsp-proxy --help'.\n";

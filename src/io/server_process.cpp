@@ -20,6 +20,7 @@
 #include "leanproxy/util/exec_path.hpp"
 #include "leanproxy/util/log.hpp"
 #include "leanproxy/util/proc_tree.hpp"
+#include "leanproxy/util/reaper.hpp"
 
 namespace leanproxy::io {
 namespace asio = boost::asio;
@@ -52,6 +53,24 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
+// A launcher initializer: the child's environment (nullptr keeps ours).
+struct Environment {
+  const char* const* envp;
+  template <typename Launcher>
+  boost::system::error_code on_setup(Launcher& launcher, const std::filesystem::path&, const char* const*) {
+    if (envp) launcher.env = envp;
+    return {};
+  }
+};
+
+std::string env_path(const ServerProcess::Spec& spec) {
+  for (const auto& e : spec.env)
+    if (e.rfind("PATH=", 0) == 0) return e.substr(5);
+  if (!spec.env.empty()) return {};
+  const char* path = std::getenv("PATH");
+  return path ? path : "/usr/local/bin:/usr/bin:/bin";
+}
+
 class Process final : public ServerProcess {
  public:
   Process(EventLoop& loop, const Spec& spec, Callbacks cb) : err_(context_of(loop)), state_(std::make_shared<State>()) {
@@ -59,23 +78,30 @@ class Process final : public ServerProcess {
     if (spec.argv.empty()) throw std::runtime_error("no server command given");
     std::filesystem::path exe = spec.argv[0];
     if (spec.argv[0].find('/') == std::string::npos) {
-      exe = util::find_executable(spec.argv[0]);
-      if (exe.empty()) {
-        const char* path = std::getenv("PATH");
-        throw std::runtime_error("cannot find the server executable '" + spec.argv[0] + "' on PATH (" +
-                                 (path ? path : "") + ")");
-      }
+      std::string path_list = env_path(spec);
+      exe = util::find_on_path(spec.argv[0], path_list);
+      if (exe.empty())
+        throw std::runtime_error("cannot find the server executable '" + spec.argv[0] + "' on PATH (" + path_list + ")");
+    } else if (::access(exe.c_str(), X_OK) != 0) {
+      throw std::runtime_error("the server executable '" + exe.string() + "' is missing or not executable");
     }
+    std::string reaper = util::self_executable();
     std::error_code fec;
     if (!spec.cwd.empty() && !std::filesystem::is_directory(spec.cwd, fec))
       throw std::runtime_error("server working directory '" + spec.cwd + "' is not a directory");
 
     Pipe in, out, err;
-    std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
+    // Started by absolute path under our reaper: `__reaper -- /abs/server args…`.
+    std::vector<std::string> args{util::reaper_command, "--", exe.string()};
+    args.insert(args.end(), spec.argv.begin() + 1, spec.argv.end());
+    env_storage_ = spec.env;
+    for (auto& e : env_storage_) env_ptrs_.push_back(e.c_str());
+    env_ptrs_.push_back(nullptr);
     try {
       auto own = proc::OwnChildren::lock();  // our reaper must never take its exit status
-      proc_ = std::make_unique<bp::process>(context_of(loop), exe, args, bp::process_stdio{in.r, out.w, err.w},
-                                            bp::process_start_dir{spec.cwd.empty() ? "." : spec.cwd});
+      proc_ = std::make_unique<bp::process>(context_of(loop), reaper, args, bp::process_stdio{in.r, out.w, err.w},
+                                            bp::process_start_dir{spec.cwd.empty() ? "." : spec.cwd},
+                                            Environment{spec.env.empty() ? nullptr : env_ptrs_.data()});
       proc::OwnChildren::add(proc_->id());
     } catch (const std::exception& e) {
       for (int* fd : {&in.r, &in.w, &out.r, &out.w, &err.r, &err.w}) close_fd(*fd);
@@ -153,6 +179,8 @@ class Process final : public ServerProcess {
   }
 
   std::unique_ptr<bp::process> proc_;
+  std::vector<std::string> env_storage_;
+  std::vector<const char*> env_ptrs_;
   asio::posix::stream_descriptor err_;
   char err_buf_[4096];
   std::shared_ptr<State> state_;

@@ -132,9 +132,7 @@ class Session final : public RouterIo {
       done();
       return;
     }
-    // Its descendants (Lean's workers) must not outlive it: they would hold
-    // files and memory and never be asked again.
-    proc::end_descendants(1000ms);
+    // Its descendants (Lean's workers) were ended by its reaper.
     if (!router_.server_exited(exit_description_)) {
       finish(1);
       return;

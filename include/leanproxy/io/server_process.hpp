@@ -1,6 +1,7 @@
 // A language server child process (Boost.Process v2): argv only (never a
-// shell), its working directory, inherited environment, stdio over pipes,
-// stderr to the log, and an exit notification.
+// shell), its working directory and environment, stdio over pipes, stderr to
+// the log, and an exit notification. The server runs under its own reaper
+// (util/reaper.hpp), which ends the server's whole process tree with it.
 #pragma once
 
 #include <functional>
@@ -18,6 +19,9 @@ class ServerProcess {
   struct Spec {
     std::vector<std::string> argv;  ///< argv[0] is looked up on PATH unless it has a '/'
     std::string cwd;
+    /// "KEY=VALUE" entries; empty = inherit ours. PATH lookups of argv[0] use
+    /// this environment's PATH (it decides which `lake` / `lean` run).
+    std::vector<std::string> env;
   };
   struct Callbacks {
     std::function<void(const std::string& line)> on_stderr_line;
