@@ -129,7 +129,7 @@ ServerIdentity read_server_identity(const ServerSpec& spec, SearchPath& path, st
   return id;
 }
 
-Backend::Backend(std::unique_ptr<Store> store, Post post)
+Backend::Backend(std::shared_ptr<Store> store, Post post)
     : store_(std::move(store)), post_(std::move(post)), mode_(store_->mode()) {
   worker_ = std::thread([this] { run(); });
 }

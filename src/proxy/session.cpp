@@ -1,5 +1,5 @@
-// The stdio session shell: wires FramedStreams and the ServerProcess to the
-// Router and owns the timers for restart backoff and shutdown escalation.
+// The session shell: wires FramedStreams and the ServerProcess to the Router
+// and owns the timers for restart backoff and shutdown escalation.
 #include "leanproxy/proxy/session.hpp"
 
 #include <csignal>
@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "leanproxy/cache/backend.hpp"
 #include "leanproxy/cache/interceptor.hpp"
 #include "leanproxy/cache/store.hpp"
 #include "leanproxy/io/event_loop.hpp"
@@ -20,44 +21,83 @@
 #include "leanproxy/util/proc_tree.hpp"
 
 namespace leanproxy::proxy {
-namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kExitGrace = 2000ms;   // after `exit`, before SIGTERM
-constexpr auto kTermGrace = 2000ms;   // after SIGTERM, before SIGKILL
+namespace {
+constexpr auto kExitGrace = 2000ms;     // after `exit`, before SIGTERM
+constexpr auto kTermGrace = 2000ms;     // after SIGTERM, before SIGKILL
 constexpr auto kShutdownWait = 3000ms;  // client gone: shutdown + exit, before SIGTERM
 
-int dup_cloexec(int fd) { return ::fcntl(fd, F_DUPFD_CLOEXEC, 3); }
+}  // namespace
 
-class Session final : public RouterIo {
- public:
-  explicit Session(const Options& o)
-      : options_(o),
-        spec_(make_spec(o)),
+bool is_lean_server(const std::vector<std::string>& argv) {
+  auto exe = std::filesystem::path(argv.empty() ? "" : argv[0]).filename().string();
+  return exe == "lake" || exe == "lean";
+}
+
+SessionConfig session_config(const Options& o) {
+  SessionConfig c;
+  c.options = o;
+  c.cwd = o.root ? std::filesystem::absolute(*o.root).string() : std::filesystem::current_path().string();
+  c.argv = o.server_command.empty() ? default_server_command(c.cwd) : o.server_command;
+  return c;
+}
+
+std::shared_ptr<cache::Store> open_cache(const Options& o, std::string& notice) {
+  if (o.cache == Options::CacheMode::off) return nullptr;
+  cache::StoreConfig cfg;
+  cfg.dir = o.cache_dir ? *o.cache_dir : cache::default_cache_dir();
+  cfg.ttl = std::chrono::seconds(o.cache_ttl_s);
+  cfg.max_bytes = o.cache_max_size;
+  cfg.read_only = o.cache == Options::CacheMode::readonly;
+  auto opened = cache::open_rocksdb_store(cfg);
+  if (!opened.notice.empty()) {
+    log::warn("cache: " + opened.notice);
+    notice = "lean-lsp-proxy: " + opened.notice;
+  }
+  auto mode = opened.store->mode();
+  log::info("cache: " + cfg.dir + (mode == cache::StoreMode::read_write ? " (read-write)"
+                                   : mode == cache::StoreMode::read_only ? " (read-only)"
+                                                                         : " (unavailable)"));
+  return std::shared_ptr<cache::Store>(std::move(opened.store));
+}
+
+struct Session::Impl final : RouterIo {
+  Impl(io::EventLoop& loop, int in_fd, int out_fd, SessionConfig config, std::function<void(int)> on_done)
+      : loop_(loop),
+        config_(std::move(config)),
+        on_done_(std::move(on_done)),
         interceptor_(make_cache()),
         commands_(interceptor_.get(), interceptor_.get(), backend_.get(), [this] { return proxy_stats(); }),
         router_(*this,
-                Router::RestartPolicy{o.max_restarts,
-                                      std::chrono::milliseconds(static_cast<long>(o.restart_window_s * 1000))},
-                &commands_) {}
+                Router::RestartPolicy{config_.options.max_restarts,
+                                      std::chrono::milliseconds(static_cast<long>(config_.options.restart_window_s * 1000))},
+                &commands_),
+        client_(std::make_unique<io::FramedStream>(loop, in_fd, out_fd, config_.options.max_message_size, "client")) {
+    spec_.argv = config_.argv;
+    spec_.cwd = config_.cwd;
+    spec_.env = config_.env;
+  }
 
-  int run() {
-    if (!proc::become_subreaper()) log::warn("could not become a child subreaper; orphaned server processes may escape");
-    if (options_.trace_dir) {
+  ~Impl() override {
+    // Never leave a server behind, whatever path led here.
+    if (server_ && server_->running()) server_->kill();
+  }
+
+  bool start(std::string& error) {
+    if (config_.options.trace_dir) {
       std::string err;
-      trace_ = TraceWriter::open(*options_.trace_dir, err);
+      trace_ = TraceWriter::open(*config_.options.trace_dir, err);
       if (!trace_) log::warn(err);
       else log::info("tracing messages to " + trace_->path());
     }
     try {
       start_server();
     } catch (const std::exception& e) {
-      log::error(e.what());
-      return 1;
+      error = e.what();
+      return false;
     }
-    client_ = std::make_unique<io::FramedStream>(loop_, dup_cloexec(0), dup_cloexec(1), options_.max_message_size,
-                                                 "client");
     client_->start({
         [this](std::string body) {
           if (trace_) trace_->write("client->proxy", body);
@@ -67,23 +107,18 @@ class Session final : public RouterIo {
         [](const std::string& problem) { log::warn("client: " + problem); },
         [this](const std::string& why) { client_closed(why); },
     });
-    if (!cache_notice_.empty()) send_to_client(protocol::make_log_message(2, cache_notice_));
-    loop_.on_signals({SIGTERM, SIGINT, SIGHUP}, [this](int sig) {
-      log::info("received signal " + std::to_string(sig) + "; shutting the server down");
-      router_.client_closed();
-      finish(0);
-    });
-    loop_.on_signals({SIGCHLD}, [this](int) { proc::reap_orphans(server_ ? server_->pid() : 0); });
-    loop_.run();
-    // Whatever the server left behind (workers in their own sessions) ends with us.
-    int ended = proc::end_descendants(kTermGrace);
-    if (ended > 0) log::info("ended " + std::to_string(ended) + " leftover server process(es)");
-    return exit_code_;
+    if (!config_.cache_notice.empty()) send_to_client(protocol::make_log_message(2, config_.cache_notice));
+    return true;
+  }
+
+  void stop() {
+    router_.client_closed();
+    finish(0);
   }
 
   void send_to_client(std::string body) override {
     if (trace_) trace_->write("proxy->client", body);
-    if (client_) client_->send(std::move(body));
+    client_->send(std::move(body));
   }
 
   void send_to_server(std::string body) override {
@@ -92,7 +127,6 @@ class Session final : public RouterIo {
     else log::debug("no server to send to; message dropped");
   }
 
- private:
   void start_server() {
     server_out_closed_ = server_exited_ = false;
     server_ = io::ServerProcess::spawn(
@@ -105,7 +139,7 @@ class Session final : public RouterIo {
            server_gone();
          }});
     server_stream_ = std::make_unique<io::FramedStream>(loop_, server_->take_stdout_fd(), server_->take_stdin_fd(),
-                                                        options_.max_message_size, "server");
+                                                        config_.options.max_message_size, "server");
     server_stream_->start({
         [this](std::string body) {
           if (trace_) trace_->write("server->proxy", body);
@@ -157,7 +191,7 @@ class Session final : public RouterIo {
   }
 
   // Ends the session: give the server `grace` to exit on its own, then
-  // SIGTERM, then SIGKILL; flush what the client is owed; stop the loop.
+  // SIGTERM, then SIGKILL; flush what the client is owed; report done.
   void finish(int code, std::chrono::milliseconds grace = kExitGrace) {
     if (finishing_) return;
     finishing_ = true;
@@ -182,10 +216,15 @@ class Session final : public RouterIo {
     stopping_ = true;
     term_timer_.reset();
     kill_timer_.reset();
-    auto stop = [this] { loop_.stop(); };
-    if (client_) client_->when_flushed(stop);
-    else stop();
-    flush_timer_ = loop_.after(1000ms, stop);  // a client that stopped reading cannot hold us
+    auto report = [this] {
+      if (reported_) return;
+      reported_ = true;
+      flush_timer_.reset();
+      // Posted: on_done may destroy this session.
+      loop_.post([cb = on_done_, code = exit_code_] { cb(code); });
+    };
+    client_->when_flushed(report);
+    flush_timer_ = loop_.after(1000ms, report);  // a client that stopped reading cannot hold us
   }
 
   std::string proxy_stats() const {
@@ -199,69 +238,79 @@ class Session final : public RouterIo {
            ",\"uptime_s\":" + std::to_string(static_cast<long long>(uptime)) + "}";
   }
 
-  static io::ServerProcess::Spec make_spec(const Options& o) {
-    io::ServerProcess::Spec spec;
-    spec.cwd = o.root ? *o.root : std::filesystem::current_path().string();
-    spec.argv = o.server_command.empty() ? default_server_command(spec.cwd) : o.server_command;
-    return spec;
-  }
-
-  // The cache: a RocksDB store behind a worker-thread backend, and the
-  // interceptor that applies it to this session. Null when --cache=off.
+  // The cache: a backend (worker thread) over the shared store, and the
+  // interceptor that applies it to this session. Null without a store or
+  // when the server is not Lean (only Lean answers waitForDiagnostics).
   std::unique_ptr<cache::CacheInterceptor> make_cache() {
-    if (options_.cache == Options::CacheMode::off) return nullptr;
-    // Only Lean servers answer waitForDiagnostics and have Lake's artifacts.
-    auto exe = std::filesystem::path(spec_.argv.empty() ? "" : spec_.argv[0]).filename().string();
-    if (exe != "lake" && exe != "lean") {
-      log::info("cache: off (the server '" + exe + "' is not lake or lean)");
+    if (!config_.store) return nullptr;
+    if (!is_lean_server(config_.argv)) {
+      log::info("cache: off for this session (the server is not lake or lean)");
       return nullptr;
     }
-    cache::StoreConfig cfg;
-    cfg.dir = options_.cache_dir ? *options_.cache_dir : cache::default_cache_dir();
-    cfg.ttl = std::chrono::seconds(options_.cache_ttl_s);
-    cfg.max_bytes = options_.cache_max_size;
-    cfg.read_only = options_.cache == Options::CacheMode::readonly;
-    auto opened = cache::open_rocksdb_store(cfg);
-    if (!opened.notice.empty()) {
-      log::warn("cache: " + opened.notice);
-      cache_notice_ = "lean-lsp-proxy: " + opened.notice;
-    }
-    log::info("cache: " + cfg.dir + (opened.store->mode() == cache::StoreMode::read_write ? " (read-write)"
-                                     : opened.store->mode() == cache::StoreMode::read_only ? " (read-only)"
-                                                                                           : " (unavailable)"));
-    backend_ = std::make_unique<cache::Backend>(std::move(opened.store),
+    backend_ = std::make_unique<cache::Backend>(config_.store,
                                                 [this](std::function<void()> fn) { loop_.post(std::move(fn)); });
-    cache::ServerSpec spec{spec_.argv, spec_.cwd, {}};
+    cache::ServerSpec spec{config_.argv, config_.cwd, {}};
     return std::make_unique<cache::CacheInterceptor>(*backend_, spec, cache::InterceptOptions{});
   }
 
-  Options options_;
-  io::EventLoop loop_;
+  io::EventLoop& loop_;
+  SessionConfig config_;
+  std::function<void(int)> on_done_;
   io::ServerProcess::Spec spec_;
-  std::string cache_notice_;
   std::unique_ptr<cache::Backend> backend_;
   std::unique_ptr<cache::CacheInterceptor> interceptor_;
   CommandInterceptor commands_;
   Router router_;
+  std::unique_ptr<io::FramedStream> client_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::unique_ptr<TraceWriter> trace_;
-  std::unique_ptr<io::FramedStream> client_;
   std::unique_ptr<io::ServerProcess> server_;
   std::unique_ptr<io::FramedStream> server_stream_;
   std::unique_ptr<io::EventLoop::Timer> restart_timer_, term_timer_, kill_timer_, stuck_timer_, flush_timer_;
   bool server_out_closed_ = false, server_exited_ = false;
   std::string exit_description_;
-  bool finishing_ = false, stopping_ = false;
+  bool finishing_ = false, stopping_ = false, reported_ = false;
   int exit_code_ = 0;
 };
 
-}  // namespace
+Session::Session(io::EventLoop& loop, int in_fd, int out_fd, SessionConfig config, std::function<void(int)> on_done)
+    : impl_(std::make_unique<Impl>(loop, in_fd, out_fd, std::move(config), std::move(on_done))) {}
+Session::~Session() = default;
+bool Session::start(std::string& error) { return impl_->start(error); }
+void Session::stop() { impl_->stop(); }
+std::string Session::stats_json() const {
+  return "{\"proxy\":" + impl_->proxy_stats() +
+         ",\"cache\":" + (impl_->interceptor_ ? impl_->interceptor_->stats().to_json() : std::string("null")) + "}";
+}
 
 int run_stdio_session(const Options& options) {
   // A client or server that vanishes must surface as EPIPE, not kill us.
   std::signal(SIGPIPE, SIG_IGN);
-  Session s(options);
-  return s.run();
+  if (!proc::become_subreaper()) log::warn("could not become a child subreaper; orphaned server processes may escape");
+  SessionConfig config = session_config(options);
+  if (is_lean_server(config.argv)) config.store = open_cache(options, config.cache_notice);
+  io::EventLoop loop;
+  int exit_code = 1;
+  int in = ::fcntl(0, F_DUPFD_CLOEXEC, 3), out = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+  Session session(loop, in, out, std::move(config), [&](int code) {
+    exit_code = code;
+    loop.stop();
+  });
+  std::string error;
+  if (!session.start(error)) {
+    log::error(error);
+    return 1;
+  }
+  loop.on_signals({SIGTERM, SIGINT, SIGHUP}, [&](int sig) {
+    log::info("received signal " + std::to_string(sig) + "; shutting the server down");
+    session.stop();
+  });
+  loop.on_signals({SIGCHLD}, [](int) { proc::reap_orphans(); });
+  loop.run();
+  // A safety net: nothing we started may outlive us.
+  int ended = proc::end_descendants(kTermGrace);
+  if (ended > 0) log::info("ended " + std::to_string(ended) + " leftover process(es)");
+  return exit_code;
 }
 
 }  // namespace leanproxy::proxy

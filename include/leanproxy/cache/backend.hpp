@@ -63,7 +63,7 @@ const char* outcome_name(StoreOutcome o);
 class Backend {
  public:
   using Post = std::function<void(std::function<void()>)>;
-  Backend(std::unique_ptr<Store> store, Post post);
+  Backend(std::shared_ptr<Store> store, Post post);
   ~Backend();
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
@@ -86,7 +86,7 @@ class Backend {
   void submit(std::function<void()> task);
   DocAnswer compute(const DocQuery& q);
 
-  std::unique_ptr<Store> store_;
+  std::shared_ptr<Store> store_;  ///< shared by every session of a daemon (RocksDB is thread-safe)
   Post post_;
   StoreMode mode_;
   // Worker-thread state.

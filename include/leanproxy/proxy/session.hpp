@@ -1,12 +1,70 @@
-// One editor session over stdio: the client on stdin/stdout, one server child
-// process, the router in between, restarts and an orderly end.
+// One editor session: a client connection (stdio or a daemon socket), one
+// server child process, the router and interceptors in between, restarts and
+// an orderly end. run_stdio_session() is the whole in-process proxy.
 #pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "leanproxy/proxy/options.hpp"
 
+namespace leanproxy::cache {
+class Store;
+}
+namespace leanproxy::io {
+class EventLoop;
+}
+
 namespace leanproxy::proxy {
 
-/// Runs the session to its end and returns the process exit status.
+struct SessionConfig {
+  Options options;
+  std::vector<std::string> argv;  ///< the server command (defaults resolved)
+  std::string cwd;                ///< the server's working directory (Lean's workspace)
+  std::vector<std::string> env;   ///< "K=V" for the server; empty = inherit ours
+  std::shared_ptr<cache::Store> store;  ///< null: no cache for this session
+  std::string cache_notice;             ///< told to the client once (moved aside, locked, …)
+};
+
+/// True for `lake` / `lean` commands: only Lean servers get the cache (only
+/// they answer waitForDiagnostics and have Lake's artifacts).
+bool is_lean_server(const std::vector<std::string>& argv);
+
+/// Resolves the server command and working directory from options.
+SessionConfig session_config(const Options& options);
+
+/// Opens the cache store the options ask for; null when --cache=off.
+/// `notice` is set when the user should be told something.
+std::shared_ptr<cache::Store> open_cache(const Options& options, std::string& notice);
+
+class Session {
+ public:
+  /// Takes ownership of the client descriptors (equal for a socket).
+  /// `on_done(exit_code)` runs on the loop once the session is over and what
+  /// the client is owed has been written.
+  Session(io::EventLoop& loop, int client_read_fd, int client_write_fd, SessionConfig config,
+          std::function<void(int)> on_done);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /// Starts the server and begins reading the client. False (with `error`)
+  /// when the server cannot be started.
+  bool start(std::string& error);
+  /// Ends the session politely (shutdown + exit to the server, then signals).
+  void stop();
+  /// This session's part of the stats: {"proxy": {...}, "cache": {...}|null}.
+  std::string stats_json() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The in-process proxy on stdin/stdout; returns the exit status.
 int run_stdio_session(const Options& options);
 
 }  // namespace leanproxy::proxy
