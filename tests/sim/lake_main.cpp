@@ -125,6 +125,9 @@ int env_cmd(const std::vector<std::string>& rest) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // elan's toolchain selector (`lake +leanprover/lean4:v4.28.0 serve`, as
+  // vscode-lean4 runs it for some files): this is the only toolchain, so ignore it.
+  if (!args.empty() && args[0].rfind("+", 0) == 0) args.erase(args.begin());
   if (args.empty()) {
     std::cerr << "usage: lake [--version | serve [-- args] | build [modules] | env [cmd]]\n";
     return 1;

@@ -270,7 +270,7 @@ struct Elab {
       }
       ExprP e = p.expr();
       auto v = eval(*e);
-      if (env.count(n.text) && env[n.text].module.empty()) {
+      if (env.count(n.text)) {  // Lean's checkNotAlreadyDeclared: imported names too
         res.diags.push_back(error_at(n.pos, n.end, "'" + n.text + "' has already been declared"));
       } else if (v) {
         env[n.text] = Decl{*v, ""};
@@ -309,6 +309,7 @@ Header parse_header(const std::string& text) {
   auto lx = lex::lex(text);
   const auto& t = lx.toks;
   std::size_t i = 0;
+  h.begin = t[0].k == K::eof ? 0 : t[0].pos;
   if (t[i].is("module")) h.end = t[i++].end, h.is_module = true;
   for (;;) {
     std::size_t start = i;

@@ -35,6 +35,7 @@ struct Import {
 struct Header {
   bool is_module = false;
   std::vector<Import> imports;
+  std::size_t begin = 0;  ///< offset of the header's first token (where Lean logs import failures)
   std::size_t end = 0;  ///< offset right after the header's last token
   std::vector<Diag> diags;  ///< parse errors inside the header
   /// Canonical form: equal iff the header's syntax is equal (what makes the

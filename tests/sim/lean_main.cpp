@@ -39,6 +39,9 @@ int check_file(const std::string& file, const Options& opts) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // elan's toolchain selector (`lean +leanprover/lean4:v4.28.0 --server`, as
+  // vscode-lean4 passes for some files): this is the only toolchain, so ignore it.
+  if (!args.empty() && args[0].rfind("+", 0) == 0) args.erase(args.begin());
   if (args.empty()) {
     std::cerr << "usage: lean [--version | --server | --worker <uri> | <file>.lean]\n";
     return 1;

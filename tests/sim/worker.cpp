@@ -11,7 +11,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <thread>
 
 namespace leansim {
@@ -29,11 +28,28 @@ void WorkerState::answer_waiters() {
   }
 }
 
-void WorkerState::publish(std::int64_t v, const std::string& txt, const std::vector<Diag>& diags) {
+void WorkerState::publish_raw(std::int64_t v, const std::string& txt, const std::vector<Diag>& diags) {
   json arr = json::array();
   for (const auto& d : diags)
     if (!d.silent || silent_support) arr.push_back(diag_to_json(txt, d, silent_support));
   out.write(make_notification("textDocument/publishDiagnostics", {{"uri", uri}, {"version", v}, {"diagnostics", arr}}));
+}
+
+void WorkerState::publish_doc(VersionDiags& d) {
+  bool use_incremental = incremental_support && d.incremental;
+  std::size_t from = use_incremental ? d.published : 0;
+  json arr = json::array();
+  auto add = [&](const Diag& x) {
+    if (!x.silent || silent_support) arr.push_back(diag_to_json(d.text, x, silent_support));
+  };
+  if (!use_incremental)
+    for (const auto& x : sticky) add(x);
+  for (std::size_t i = from; i < d.diags.size(); ++i) add(d.diags[i]);
+  d.published = d.diags.size();
+  d.incremental = true;
+  json params{{"uri", uri}, {"version", d.version}, {"diagnostics", arr}};
+  if (incremental_support) params["isIncremental"] = use_incremental;
+  out.write(make_notification("textDocument/publishDiagnostics", params));
 }
 
 void WorkerState::progress(std::int64_t v, const std::string& txt, std::size_t from, bool done) {
@@ -44,15 +60,6 @@ void WorkerState::progress(std::int64_t v, const std::string& txt, std::size_t f
 }
 
 namespace {
-
-Diag fixed_note(const std::string& message, int severity, int end_line, int end_char) {
-  Diag d;
-  d.severity = severity;
-  d.message = message;
-  d.fixed_range = json{{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", end_line}, {"character", end_char}}}};
-  d.fixed_full_range = d.fixed_range;
-  return d;
-}
 
 [[noreturn]] void crash() {
   event("worker_crash");
@@ -75,11 +82,9 @@ bool sleep_cancellable(WorkerState& st, long ms) {
   return true;
 }
 
-struct Late {  // a superseded version's partial set, published out of order
-  std::int64_t version;
-  std::string text;
-  std::vector<Diag> diags;
-};
+/// A superseded version's partial set, published out of order (a copy of
+/// its state, re-marked so the late publish is a full one).
+using Late = VersionDiags;
 
 void elab_loop(WorkerState& st) {
   const Switches& sw = Switches::get();
@@ -87,7 +92,7 @@ void elab_loop(WorkerState& st) {
   for (;;) {
     std::int64_t v;
     std::string text;
-    std::vector<Diag> acc;
+    std::shared_ptr<VersionDiags> doc;  // this version's state; the main thread may move on to a newer one
     {
       std::unique_lock<std::mutex> lock(st.mu);
       st.cv.wait(lock, [&] { return st.queued >= 0; });
@@ -95,14 +100,13 @@ void elab_loop(WorkerState& st) {
       text = st.text;
       st.queued = -1;
       st.cancel = false;
-      acc = st.header_diags;
-      if (st.stale_dependency)
-        acc.push_back(fixed_note("Imports are out of date and should be rebuilt; use the \"Restart File\" command in your editor.", 3, 1, 0));
-    }
-    st.publish(v, text, acc);  // Lean's first publish of a version: what is known before elaborating
-    if (late) {
-      st.publish(late->version, late->text, late->diags);
-      late.reset();
+      doc = st.doc;
+      doc->diags.insert(doc->diags.end(), st.header_diags.begin(), st.header_diags.end());
+      st.publish_doc(*doc);  // Lean's first publish of a version: what is known before elaborating
+      if (late) {
+        st.publish_doc(*late);
+        late.reset();
+      }
     }
     bool cancelled = false;
     if (!st.header_failed) {
@@ -117,73 +121,39 @@ void elab_loop(WorkerState& st) {
         }
         for (const auto& m : c.markers) {
           if (m == "crash") crash();
+          if (m == "exhaust-memory") exhaust_memory();
           if (m == "hang") {
             event("worker_hang");
             for (;;) pause();
           }
         }
-        acc.insert(acc.end(), c.diags.begin(), c.diags.end());
+        std::lock_guard<std::mutex> lock(st.mu);
+        doc->diags.insert(doc->diags.end(), c.diags.begin(), c.diags.end());
         if (i + 1 < cmds.size()) {
-          if (!c.diags.empty()) st.publish(v, text, acc);  // a partial set, as Lean's debounced reporter sends
+          if (!c.diags.empty()) st.publish_doc(*doc);  // a partial set, as Lean's debounced reporter sends
           st.progress(v, text, cmds[i + 1].begin, false);
         }
       }
     }
+    std::lock_guard<std::mutex> lock(st.mu);
     if (cancelled) {
-      std::lock_guard<std::mutex> lock(st.mu);
-      if (st.reorder && std::uniform_int_distribution<int>(0, 99)(st.rng) < Switches::get().reorder_pct)
-        late = Late{v, text, acc};
+      if (st.reorder && std::uniform_int_distribution<int>(0, 99)(st.rng) < Switches::get().reorder_pct) {
+        late = *doc;
+        late->incremental = false;
+      }
       continue;  // the newer version reports; waiters keep waiting for it
     }
     if (sw.old_order) {
-      st.publish(v, text, acc);
+      st.publish_doc(*doc);
       st.progress(v, text, 0, true);
     } else {
       st.progress(v, text, 0, true);
-      st.publish(v, text, acc);
+      st.publish_doc(*doc);
     }
     event("elab_done", {{"uri", st.uri}, {"version", v}});
-    std::lock_guard<std::mutex> lock(st.mu);
     st.done_version = v;
     st.answer_waiters();
   }
-}
-
-/// Lake's part of worker setup (`lake setup-file`): checks or rebuilds the
-/// imports. Returns false (with a header error) when the file cannot start.
-bool setup_imports(WorkerState& st, const std::string& build_mode, std::int64_t v, const std::string& text) {
-  auto ws = load_workspace(std::filesystem::current_path().string());
-  std::string path = uri_to_path(st.uri);
-  if (!ws) return true;
-  st.opts = ws->package_of(path).opts;
-  std::vector<std::string> ignored;
-  Builder check(*ws, true, [&](const std::string& l) { ignored.push_back(l); });
-  bool stale = false;
-  for (const auto& imp : st.header.imports) stale |= check.build(imp.module).status == ModStatus::stale;
-  if (!stale) return true;
-  if (build_mode == "never") {
-    st.header_diags.push_back(fixed_note(
-        "Imports are out of date and must be rebuilt; use the \"Restart File\" command in your editor.", 1, 0, 0));
-    return false;
-  }
-  std::vector<std::string> lines;
-  Builder build(*ws, false, [&](const std::string& line) {
-    lines.push_back(line);
-    st.publish(v, text, {fixed_note(line, 3, 1, 0)});  // build output, as Lean relays lake's stderr
-  });
-  bool ok = true;
-  for (const auto& imp : st.header.imports) {
-    auto s = build.build(imp.module).status;
-    ok &= s == ModStatus::built || s == ModStatus::up_to_date;
-  }
-  st.publish(v, text, {});
-  if (ok) return true;
-  std::string cmd = "lake setup-file " + path;
-  for (const auto& imp : st.header.imports) cmd += " " + imp.module;
-  std::string msg = "`" + cmd + "` failed:\n\nstderr:\n";
-  for (const auto& l : lines) msg += l + "\n";
-  st.header_diags.push_back(fixed_note(msg, 1, 0, 0));
-  return false;
 }
 
 void apply_changes(WorkerState& st, const json& changes) {
@@ -211,6 +181,8 @@ int worker_main(const std::string& uri) {
   auto init = in.read();
   if (init.status != Channel::Status::message || init.msg.value("method", "") != "initialize") return 1;
   st.silent_support = init.msg["params"].value(json::json_pointer("/capabilities/lean/silentDiagnosticSupport"), false);
+  st.incremental_support =
+      init.msg["params"].value(json::json_pointer("/capabilities/lean/incrementalDiagnosticSupport"), false);
   st.out.write(make_response(init.msg["id"], json::object()));
   auto open = in.read();
   if (open.status != Channel::Status::message || open.msg.value("method", "") != "textDocument/didOpen") return 1;
@@ -258,6 +230,7 @@ int worker_main(const std::string& uri) {
   {
     std::lock_guard<std::mutex> lock(st.mu);
     st.queued = st.version;
+    st.doc = std::make_shared<VersionDiags>(VersionDiags{st.version, st.text, {}, false, 0});
   }
   std::thread(elab_loop, std::ref(st)).detach();
 
@@ -282,11 +255,20 @@ int worker_main(const std::string& uri) {
         _exit(2);
       }
       st.queued = nv;
+      st.doc = std::make_shared<VersionDiags>(VersionDiags{nv, st.text, {}, false, 0});  // Lean's `updateDocument`
       st.cancel = true;
       st.cv.notify_all();
     } else if (method == "$/lean/staleDependency") {
+      // Lean's handleStaleDependency: a sticky note (replacing an equal one),
+      // the next publish non-incremental, and a publish right away.
       std::lock_guard<std::mutex> lock(st.mu);
-      st.stale_dependency = true;
+      Diag note = fixed_note(
+          "Imports are out of date and should be rebuilt; use the \"Restart File\" command in your editor.", 3, 1, 0,
+          &st.text);
+      std::erase_if(st.sticky, [&](const Diag& d) { return d.message == note.message; });
+      st.sticky.push_back(note);
+      st.doc->incremental = false;
+      st.publish_doc(*st.doc);
     } else if (method == "$/cancelRequest") {
       cancel_request(st, msg["params"]["id"]);
     } else if (method == "exit") {

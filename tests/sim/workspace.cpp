@@ -1,6 +1,7 @@
 // Lake's view of a workspace for the simulator (see workspace.hpp).
 #include "workspace.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 
@@ -129,6 +130,7 @@ std::vector<std::string> search_path_from_env() {
 Loaded load_imports(const Header& h, const std::vector<std::string>& search_path) {
   Loaded out;
   std::set<std::string> seen;
+  Diag clash;  // the first duplicate declaration, if any
   // Lean's findOLean: the first entry holding the module's root (as a dir or
   // an .olean) decides; a missing file below it is a different error.
   std::function<void(const std::string&, const Import&)> load = [&](const std::string& mod, const Import& at) {
@@ -160,9 +162,24 @@ Loaded load_imports(const Header& h, const std::vector<std::string>& search_path
     }
     for (const auto& imp : olean["imports"]) load(imp.get<std::string>(), at);
     out.modules.push_back(mod);
-    for (const auto& decl : olean["decls"]) out.env[decl["name"]] = Decl{decl["value"].get<std::uint64_t>(), mod};
+    for (const auto& decl : olean["decls"]) {
+      std::string name = decl["name"];
+      if (auto prev = out.env.find(name); prev != out.env.end() && clash.message.empty()) {
+        // Lean's `throwAlreadyImported`: names the module being imported and
+        // the one that declared the name first.
+        clash.message = "import " + mod + " failed, environment already contains '" + name + "' from " + prev->second.module;
+        continue;
+      }
+      out.env[name] = Decl{decl["value"].get<std::uint64_t>(), mod};
+    }
   };
   for (const auto& imp : h.imports) load(imp.module, imp);
+  if (!clash.message.empty()) {
+    // importModules throws: the error is logged at the header's start (as
+    // processHeader does) and nothing of the file is elaborated.
+    clash.pos = clash.end_pos = h.begin;
+    out.diags.push_back(clash);
+  }
   return out;
 }
 
@@ -203,8 +220,11 @@ std::vector<std::string> Builder::root_modules() const {
 
 ModInfo Builder::build(const std::string& module) {
   if (auto it = memo_.find(module); it != memo_.end()) return it->second;
-  if (in_progress_.count(module)) {
-    log_("error: import cycle at module " + module);
+  if (auto at = std::find(in_progress_.begin(), in_progress_.end(), module); at != in_progress_.end()) {
+    // Lake's wording: the cycle as a list of build keys, closed by its first one.
+    std::string msg = "error: build cycle detected:";
+    for (auto it = at; it != in_progress_.end(); ++it) msg += "\n  +" + *it + ":olean";
+    log_(msg + "\n  +" + module + ":olean");
     return ModInfo{ModStatus::failed, "", ""};
   }
   auto src_loc = find_source(module);
@@ -216,7 +236,7 @@ ModInfo Builder::build(const std::string& module) {
     else log_("error: unknown module '" + module + "'");
     return memo_[module] = info;
   }
-  in_progress_.insert(module);
+  in_progress_.push_back(module);
   const Package& pkg = *src_loc->first;
   std::string src = read_file(src_loc->second).value_or("");
   Header h = parse_header(src);
@@ -228,7 +248,7 @@ ModInfo Builder::build(const std::string& module) {
     else if (i.status == ModStatus::stale && worst != ModStatus::failed) worst = ModStatus::stale;
     ifaces.push_back(i.iface_hash);
   }
-  in_progress_.erase(module);
+  in_progress_.pop_back();
   if (worst != ModStatus::up_to_date) return memo_[module] = ModInfo{worst, "", ""};
 
   // depHash: toolchain, source, options and the imports' interface hashes.

@@ -80,7 +80,7 @@ class Builder {
   bool check_only_;
   std::function<void(const std::string&)> log_;
   std::map<std::string, ModInfo> memo_;
-  std::set<std::string> in_progress_;
+  std::vector<std::string> in_progress_;  ///< the import chain being built, for Lake's cycle report
   int built_ = 0;
 };
 

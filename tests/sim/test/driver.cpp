@@ -143,8 +143,12 @@ std::vector<json> Server::request(const std::string& method, const json& params,
 }
 
 json Server::initialize(bool silent_support) {
+  return initialize_with(silent_support ? json{{"silentDiagnosticSupport", true}} : json());
+}
+
+json Server::initialize_with(const json& lean_caps) {
   json caps = json::object();
-  if (silent_support) caps["lean"] = {{"silentDiagnosticSupport", true}};
+  if (!lean_caps.is_null()) caps["lean"] = lean_caps;
   auto r = request("initialize", {{"capabilities", caps}, {"initializationOptions", {{"hasWidgets", true}}}});
   send({{"method", "initialized"}, {"params", json::object()}});
   until([](const json& m) { return m.value("id", json()) == "register_lean_watcher"; });
@@ -214,6 +218,15 @@ std::vector<json> publishes(const std::vector<json>& msgs, int version) {
         (version < 0 || m["params"].value("version", -1) == version))
       out.push_back(m["params"]);
   return out;
+}
+
+json accumulate(const std::vector<json>& publishes) {
+  json held = json::array();
+  for (const auto& p : publishes) {
+    if (!p.value("isIncremental", false)) held = json::array();
+    for (const auto& d : p["diagnostics"]) held.push_back(d);
+  }
+  return held;
 }
 
 bool is_progress_done(const json& m) {

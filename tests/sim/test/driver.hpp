@@ -46,6 +46,8 @@ class Server {
   std::vector<json> request(const std::string& method, const json& params, int timeout_ms = 5000);
   /// initialize + initialized, consuming the register_lean_watcher request.
   json initialize(bool silent_support = true);
+  /// The same with `capabilities.lean` = lean_caps (e.g. incrementalDiagnosticSupport).
+  json initialize_with(const json& lean_caps);
   void open(const std::string& uri, const std::string& text, int version = 1, const char* build_mode = nullptr);
   /// waitForDiagnostics for `version`; returns everything up to its reply.
   std::vector<json> wait_diags(const std::string& uri, int version, int timeout_ms = 10000);
@@ -80,6 +82,9 @@ std::vector<json> events(const std::string& file, const std::string& kind = "");
 
 /// Helpers over message lists.
 std::vector<json> publishes(const std::vector<json>& msgs, int version = -1);
+/// What a client holds after these publishes of one version: an
+/// `isIncremental: true` publish appends, any other replaces.
+json accumulate(const std::vector<json>& publishes);
 bool is_progress_done(const json& m);
 
 }  // namespace simtest

@@ -187,3 +187,113 @@ TEST_CASE("imports load once per worker - a saved dependency makes a sticky note
   s.wait_diags(c, 3);
   CHECK(messages(s.last_publish(c, 3)) == std::vector<std::string>{"Goals accomplished!"});
 }
+
+namespace {
+
+const std::string kStale =
+    "Imports are out of date and should be rebuilt; use the \"Restart File\" command in your editor.";
+
+json watched(const std::string& uri) {
+  return {{"method", "workspace/didChangeWatchedFiles"},
+          {"params", {{"changes", json::array({{{"uri", uri}, {"type", 2}}})}}}};
+}
+
+bool stale_publish(const json& m, const std::string& uri) {
+  if (m.value("method", "") != "textDocument/publishDiagnostics" || m["params"]["uri"] != uri) return false;
+  for (const auto& d : m["params"]["diagnostics"])
+    if (d["message"] == kStale) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("didChangeWatchedFiles for a dependency's .lean / .ilean: the sticky note, published at once") {
+  Ws ws;
+  REQUIRE(ws.build().code == 0);
+  Server s({bin("lake"), "serve"}, ws.dir.path, ws.env());
+  s.initialize();
+  std::string b = ws.dir.uri("Demo/B.lean"), c = ws.dir.uri("Demo/C.lean");
+  std::string c_text = ws.dir.read("Demo/C.lean");
+  s.open(b, ws.dir.read("Demo/B.lean"));
+  s.open(c, c_text);
+  s.wait_diags(b, 1);
+  s.wait_diags(c, 1);
+  // B.lean is in C's import closure, not in its own: only C is told, and
+  // (as Lean's handleStaleDependency) republishes its current version at once.
+  s.send(watched(b));
+  auto got = s.until([&](const json& m) { return stale_publish(m, c); });
+  for (const auto& m : got) CHECK_FALSE(stale_publish(m, b));
+  const json& p = got.back()["params"];
+  CHECK(p["version"] == 1);
+  CHECK(messages(p) == std::vector<std::string>{kStale, "Goals accomplished!"});
+  CHECK(p["diagnostics"][0]["range"] == json{{"start", pos(0, 0)}, {"end", pos(1, 0)}});
+  CHECK(p["diagnostics"][0]["fullRange"] == json{{"start", pos(0, 0)}, {"end", pos(2, 0)}});  // to the end of the file
+  // A's .ilean (Demo.A) is in B's closure too.
+  s.send(watched(ws.dir.uri(".lake/build/lib/lean/Demo/A.ilean")));
+  s.until([&](const json& m) { return stale_publish(m, b); });
+  // Sticky: later versions keep it until the file is restarted.
+  s.send(change(c, 2, c_text + "#eval b\n"));
+  s.wait_diags(c, 2);
+  CHECK(messages(s.last_publish(c, 2)) == std::vector<std::string>{kStale, "Goals accomplished!", "3"});
+}
+
+TEST_CASE("incremental diagnostics: a stale note makes the next publish a full one") {
+  Ws ws;
+  REQUIRE(ws.build().code == 0);
+  Server s({bin("lake"), "serve"}, ws.dir.path, ws.env());
+  s.initialize_with({{"silentDiagnosticSupport", true}, {"incrementalDiagnosticSupport", true}});
+  std::string c = ws.dir.uri("Demo/C.lean");
+  std::string text = "import Demo.B\ntheorem c : b = 3 := by decide\n#eval b\n";
+  s.open(c, text);
+  auto v1 = publishes(s.wait_diags(c, 1), 1);
+  CHECK(messages(json{{"diagnostics", accumulate(v1)}}) == std::vector<std::string>{"Goals accomplished!", "3"});
+  s.send(watched(ws.dir.uri("Demo/A.lean")));
+  auto got = s.until([&](const json& m) { return stale_publish(m, c); });
+  CHECK(got.back()["params"]["isIncremental"] == false);
+  CHECK(messages(got.back()["params"]) == std::vector<std::string>{kStale, "Goals accomplished!", "3"});
+  s.send(change(c, 2, text + "#eval b + 1\n"));
+  auto v2 = publishes(s.wait_diags(c, 2), 2);
+  REQUIRE(!v2.empty());
+  CHECK(v2[0]["isIncremental"] == false);
+  CHECK(messages(json{{"diagnostics", accumulate(v2)}}) ==
+        std::vector<std::string>{kStale, "Goals accomplished!", "3", "4"});
+}
+
+TEST_CASE("messages that name modules: import clash / redeclaration / self-import cycle / hover / lake build cycle") {
+  Ws ws;
+  ws.dir.write("Demo/D.lean", "def a : Nat := 9\n");
+  REQUIRE(ws.build().code == 0);
+  // Lean's throwAlreadyImported names the importing and the declaring module.
+  ws.dir.write("Use.lean", "import Demo.A\nimport Demo.D\n#eval a\n");
+  auto clash = run({bin("lake"), "env", bin("lean"), "Use.lean"}, ws.dir.path);
+  CHECK(clash.code == 1);
+  CHECK(clash.out == "Use.lean:1:0: error: import Demo.D failed, environment already contains 'a' from Demo.A\n");
+  ws.dir.write("Re.lean", "import Demo.A\ndef a : Nat := 1\n");
+  CHECK(run({bin("lake"), "env", bin("lean"), "Re.lean"}, ws.dir.path).out ==
+        "Re.lean:2:4: error: 'a' has already been declared\n");
+  // The same text checks differently under two module names: in Demo/X.lean
+  // `import Demo.X` is a cycle naming the file's own module.
+  ws.dir.write("Demo/X.lean", "def x : Nat := 5\n");
+  Server s({bin("lake"), "serve"}, ws.dir.path, ws.env());
+  s.initialize();
+  std::string text = "import Demo.X\n#eval x\n";
+  std::string x = ws.dir.uri("Demo/X.lean"), y = ws.dir.uri("Demo/Y.lean");
+  s.open(x, text);
+  s.open(y, text);
+  s.wait_diags(x, 1);
+  s.wait_diags(y, 1);
+  auto xm = messages(s.last_publish(x, 1));
+  REQUIRE(xm.size() == 1);
+  CHECK(xm[0].find("failed:\n\nstderr:\nerror: build cycle detected:\n  +Demo.X:olean\n  +Demo.X:olean\n") !=
+        std::string::npos);
+  CHECK(messages(s.last_publish(y, 1)) == std::vector<std::string>{"5"});
+  auto hv = s.request("textDocument/hover", {{"textDocument", {{"uri", y}}}, {"position", pos(1, 6)}});
+  CHECK(hv.back()["result"]["contents"]["value"] == "```lean\nx : Nat\n```\n***\n*import Demo.X*");
+  // `lake build` reports a cycle between modules as Lake does.
+  ws.dir.write("Demo/P.lean", "import Demo.Q\n");
+  ws.dir.write("Demo/Q.lean", "import Demo.P\n");
+  auto cyc = run({bin("lake"), "build", "Demo.P"}, ws.dir.path, ws.env());
+  CHECK(cyc.code == 1);
+  CHECK(cyc.out.find("error: build cycle detected:\n  +Demo.P:olean\n  +Demo.Q:olean\n  +Demo.P:olean\n") !=
+        std::string::npos);
+}
