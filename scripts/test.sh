@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 echo "==> ctest"
+# Tests run the proxy in-process unless they test the daemon themselves (they
+# then set LEAN_LSP_PROXY_NO_DAEMON=0 and a private LEAN_LSP_PROXY_RUNTIME_DIR).
+export LEAN_LSP_PROXY_NO_DAEMON=1
 ctest --test-dir build --output-on-failure --timeout 600 "$@"

@@ -1,9 +1,14 @@
-// lean-lsp-proxy: command-line entry point.
+// lean-lsp-proxy: command-line entry point (proxy, daemon, CLI commands).
 #include <cstdio>
 #include <iostream>
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "leanproxy/cli/commands.hpp"
+#include "leanproxy/daemon/client.hpp"
+#include "leanproxy/daemon/daemon.hpp"
 #include "leanproxy/proxy/options.hpp"
 #include "leanproxy/proxy/session.hpp"
 #include "leanproxy/util/log.hpp"
@@ -18,6 +23,7 @@ int main(int argc, char** argv) {
   // Internal: the per-server reaper (see util/reaper.hpp).
   if (argc >= 3 && std::string_view(argv[1]) == util::reaper_command && std::string_view(argv[2]) == "--")
     return util::reaper_main(std::vector<std::string>(argv + 3, argv + argc));
+
   auto parsed = proxy::parse_options(argc, argv);
   if (!parsed.error.empty()) {
     std::cerr << "lean-lsp-proxy: " << parsed.error << "\nTry 'lean-lsp-proxy --help'.\n";
@@ -36,6 +42,23 @@ int main(int argc, char** argv) {
   if (o.log_file) {
     std::string err;
     if (!log::set_file(*o.log_file, err)) log::warn(err + "; logging to stderr");
+  }
+
+  if (!o.command.empty()) {
+    if (o.command[0] == "daemon" && o.command.size() == 1) {
+      daemon::DaemonOptions d;
+      d.cache = o;
+      d.detached = o.detached;
+      d.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
+      return daemon::run_daemon(d);
+    }
+    return cli::run_command(o);
+  }
+
+  if (!o.no_daemon) {
+    std::string error;
+    if (auto code = daemon::run_via_daemon(o, error)) return *code;
+    log::warn("lean-lsp-proxy daemon unavailable (" + error + "); running in-process");
   }
   return proxy::run_stdio_session(o);
 }

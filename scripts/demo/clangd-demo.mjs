@@ -13,7 +13,7 @@ fs.writeFileSync(file, 'int square(int x) { return x * x; }\nint main() { return
 fs.writeFileSync(path.join(work, 'compile_flags.txt'), '-std=c++17\n');
 const traceDir = path.join(work, 'trace');
 
-const child = spawn(proxy, ['--trace-dir', traceDir, '--log-level', 'warn', '--', 'clangd', '--log=error'],
+const child = spawn(proxy, ['--no-daemon', '--trace-dir', traceDir, '--log-level', 'warn', '--', 'clangd', '--log=error'],
                     { cwd: work, stdio: ['pipe', 'pipe', 'inherit'] });
 let buf = Buffer.alloc(0);
 const waiters = [];

@@ -215,6 +215,9 @@ bool CacheInterceptor::server_notification(const Message& m) {
   }
   if (publish) {
     note_publish(v, m.params());
+    // Lean republishes at once when it learns an import changed; the note
+    // then stays on every version until the file is restarted.
+    if (v.stale_note) it->second.stale = true;
   } else if (auto processing = json::member(m.params(), "processing")) {
     json::ArrayReader r(*processing);
     std::string_view item;

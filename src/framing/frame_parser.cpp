@@ -68,6 +68,14 @@ void FrameParser::feed(std::string_view bytes) {
   buf_.append(bytes);
 }
 
+std::string FrameParser::take_buffered() {
+  std::string rest = buf_.substr(pos_);
+  buf_.clear();
+  pos_ = 0;
+  in_body_ = false;
+  return rest;
+}
+
 void FrameParser::compact() {
   if (pos_ > 0 && (pos_ == buf_.size() || pos_ > (64u << 10))) {
     buf_.erase(0, pos_);

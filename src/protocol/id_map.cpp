@@ -19,6 +19,18 @@ bool is_own_id(const Id& id) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
+bool needs_escape(const Id& id) { return id.is_string() && id.string_value().substr(0, kOwn.size()) == kOwn; }
+
+Id escape(const Id& id) { return Id::string(std::string(kOwn) + "c:" + id.raw()); }
+
+std::optional<Id> unescape(const Id& id) {
+  if (!id.is_string()) return std::nullopt;
+  auto s = id.string_value();
+  constexpr std::string_view prefix = "llp:c:";
+  if (s.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return Id::from_raw(s.substr(prefix.size()));
+}
+
 Id tag(std::uint64_t generation, const Id& id) {
   return Id::string(std::string(kTag) + std::to_string(generation) + ":" + id.raw());
 }

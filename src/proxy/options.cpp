@@ -1,7 +1,9 @@
 // Option parsing for the proxy executable.
 #include "leanproxy/proxy/options.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <string_view>
 
@@ -51,13 +53,25 @@ std::string usage() {
   return R"(lean-lsp-proxy — a caching, restarting LSP proxy for Lean 4
 
 Usage:
-  lean-lsp-proxy [options] [-- <server command...>]
+  lean-lsp-proxy [options] [-- <server command...>]   run as an editor's server
+  lean-lsp-proxy daemon [--foreground] [--idle-timeout D] [cache options]
+  lean-lsp-proxy daemon stop
+  lean-lsp-proxy status                                daemon up? pid, socket, sessions
+  lean-lsp-proxy stats [--json]                        cache and proxy statistics
+  lean-lsp-proxy cache clear
 
 Runs between an editor (stdin/stdout) and a Lean language server. Without a
 server command it runs what vscode-lean4 runs: `lake serve` when the working
 directory (or --root) has lakefile.lean / lakefile.toml, else `lean --server`.
 
+By default the session runs in the per-user daemon (started on first use,
+socket in $XDG_RUNTIME_DIR/lean-lsp-proxy), which owns the cache and serves
+every editor window; when the daemon cannot be reached the proxy runs
+in-process and says so in its log.
+
 Options:
+  --no-daemon                run in this process (also LEAN_LSP_PROXY_NO_DAEMON=1)
+  --idle-timeout DURATION    daemon: exit after this long without sessions (30m)
   --root DIR                 working directory of the server (default: current)
   --log-file FILE            append the log to FILE (default: stderr)
   --log-level LEVEL          trace|debug|info|warn|error|off (default: info)
@@ -110,6 +124,21 @@ ParseResult parse_options(int argc, const char* const* argv) {
     if (a == "--") {
       for (int k = i + 1; k < argc; ++k) o.server_command.emplace_back(argv[k]);
       break;
+    } else if (a == "--no-daemon") {
+      o.no_daemon = true;
+    } else if (a == "--foreground") {
+      o.foreground = true;
+    } else if (a == "--detached") {
+      o.detached = true;
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--idle-timeout") {
+      const char* v = value();
+      if (!v) return r;
+      if (!parse_duration(v, o.idle_timeout_s)) {
+        r.error = "--idle-timeout expects a positive duration such as 1800 or 30m, got '" + std::string(v) + "'";
+        return r;
+      }
     } else if (a == "-h" || a == "--help") {
       o.help = true;
     } else if (a == "--version") {
@@ -187,12 +216,22 @@ ParseResult parse_options(int argc, const char* const* argv) {
         r.error = "--restart-window expects a positive number of seconds, got '" + std::string(v) + "'";
         return r;
       }
+    } else if (!a.empty() && a[0] != '-') {
+      o.command.emplace_back(a);
     } else {
       r.error = "unknown option '" + std::string(argv[i]) + "'";
-      if (!a.empty() && a[0] != '-') r.error += " (put the server command after --)";
       return r;
     }
   }
+  static const std::vector<std::vector<std::string>> known = {
+      {"daemon"}, {"daemon", "stop"}, {"status"}, {"stats"}, {"cache", "clear"}};
+  if (!o.command.empty() && std::find(known.begin(), known.end(), o.command) == known.end()) {
+    std::string words;
+    for (auto& w : o.command) words += (words.empty() ? "" : " ") + w;
+    r.error = "unknown command '" + words + "' (commands: daemon, daemon stop, status, stats, cache clear; "
+              "put a server command after --)";
+  }
+  if (const char* env = std::getenv("LEAN_LSP_PROXY_NO_DAEMON"); env && std::string_view(env) == "1") o.no_daemon = true;
   return r;
 }
 

@@ -113,6 +113,14 @@ void Router::from_client(Message m) {
         return;
       }
       if (method == "initialized") initialized_received_ = true;
+      if (method == "$/cancelRequest") {
+        auto raw = json::member(m.params(), "id");
+        auto id = raw ? Id::from_raw(*raw) : std::nullopt;
+        if (id && protocol::needs_escape(*id)) {
+          to_server(protocol::make_notification(method, "{\"id\":" + protocol::escape(*id).raw() + "}"));
+          return;
+        }
+      }
       bool is_doc = method == "textDocument/didOpen" || method == "textDocument/didChange" ||
                     method == "textDocument/didClose";
       if (is_doc) apply_document(m);
@@ -165,8 +173,10 @@ void Router::from_server(Message m) {
         return;
       }
       std::string method = std::move(it->second.method);
+      Id original = std::move(it->second.id);
       if (method == "initialize") initialize_answered_ = true;
       pending_.erase(it);
+      if (!(original == *m.id())) m = Message::parse(m.with_id(original.raw()));  // an escaped id
       if (interceptor_ && interceptor_->server_reply(m, method)) return;
       io_.send_to_client(std::move(m).take_raw());
       return;
@@ -182,10 +192,14 @@ void Router::from_server(Message m) {
 }
 
 void Router::forward_request(Message m) {
-  auto [it, fresh] = pending_.try_emplace(m.id()->key());
+  // An id in our own namespace is escaped, so the server's reply can never be
+  // taken for the reply to one of our own requests.
+  Id wire = protocol::needs_escape(*m.id()) ? protocol::escape(*m.id()) : *m.id();
+  auto [it, fresh] = pending_.try_emplace(wire.key());
   if (!fresh) log::warn("client reused request id " + m.id()->raw() + " while it was still pending");
-  it->second = Pending{*m.id(), m.method(), m.method() == "initialize" ? m.raw() : std::string()};
-  to_server(std::move(m).take_raw());
+  std::string body = wire == *m.id() ? std::move(m).take_raw() : m.with_id(wire.raw());
+  it->second = Pending{*m.id(), m.method(), m.method() == "initialize" ? body : std::string()};
+  to_server(std::move(body));
 }
 
 void Router::request_server(std::string_view method, std::string_view params,

@@ -178,6 +178,10 @@ struct Session::Impl final : RouterIo {
       } catch (const std::exception& e) {
         log::error(std::string("restart failed: ") + e.what());
         send_to_client(protocol::make_log_message(1, std::string("lean-lsp-proxy: ") + e.what(), true));
+        // No server runs now: nothing to wait for, and no stale pid to signal.
+        server_.reset();
+        server_stream_.reset();
+        server_exited_ = server_out_closed_ = true;
         finish(1);
       }
     });

@@ -5,6 +5,7 @@
 //   relay_bench --server build/tests/bench/echo_server [--proxy build/src/lean-lsp-proxy]
 //               [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]...
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,12 +57,26 @@ class Peer {
   }
 
   ~Peer() {
-    call("shutdown", "null");
-    send(proto::make_notification("exit", "{}"));
+    if (pid_ > 0) finish();
+  }
+
+  /// Ends the session; returns the CPU seconds the peer used, including its
+  /// own children (the server behind the proxy), so proxied − direct is the
+  /// proxy's own cost.
+  double finish() {
+    try {
+      call("shutdown", "null");
+      send(proto::make_notification("exit", "{}"));
+    } catch (const std::exception&) {  // already gone: still reap it
+    }
     close(out_);
     close(in_);
     int status = 0;
-    waitpid(pid_, &status, 0);
+    rusage ru{};
+    wait4(pid_, &status, 0, &ru);
+    pid_ = -1;
+    auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    return secs(ru.ru_utime) + secs(ru.ru_stime);
   }
 
   void send(const std::string& body) {
@@ -94,6 +109,7 @@ class Peer {
 
 struct Stats {
   double p50_us = 0, p99_us = 0, msgs_per_s = 0, mb_per_s = 0;
+  double cpu_us_per_msg = 0;  ///< CPU time of the peer process tree per request
 };
 
 double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
@@ -176,8 +192,8 @@ int main(int argc, char** argv) {
   if (server.empty()) usage();
   if (rounds <= 0) rounds = quick ? 1 : 3;
 
-  // ~150 B on the wire with the envelope: a typical hover request.
-  std::string small = R"({"textDocument":{"uri":"file:///home/user/project/Mathlib/Algebra/Group/Basic.lean"},"position":{"line":128,"character":17}})";
+  // A typical hover request: ~150 B with the JSON-RPC envelope.
+  std::string small = R"({"textDocument":{"uri":"file:///p/Mathlib/Group.lean"},"position":{"line":128,"character":17}})";
   std::string large = "{\"text\":" + json::quote(lean_text(100 * 1024)) + "}";
   std::vector<Case> cases = {
       {"small", "textDocument/hover", small, quick ? 2000 : 20000, quick ? 20000 : 200000},
@@ -192,11 +208,13 @@ int main(int argc, char** argv) {
     paths.push_back({"proxied", argv_proxy});
   }
 
-  std::printf("%-6s %-8s %9s %9s %11s %9s\n", "size", "path", "p50 µs", "p99 µs", "msgs/s", "MB/s");
+  for (const auto& c : cases)
+    std::printf("%s: %s, %zu-byte request bodies\n", c.name, c.method.c_str(), proto::make_request("1000", c.method, c.params).size());
+  std::printf("%-6s %-8s %9s %9s %11s %9s %11s\n", "size", "path", "p50 µs", "p99 µs", "msgs/s", "MB/s", "CPU µs/msg");
   std::string js = "{\"quick\":" + std::string(quick ? "true" : "false") + ",\"rounds\":" + std::to_string(rounds);
   for (const auto& c : cases) {
     std::vector<Stats> stats(paths.size());
-    std::vector<std::vector<double>> samples(paths.size()), rates(paths.size()), mbs(paths.size());
+    std::vector<std::vector<double>> samples(paths.size()), rates(paths.size()), mbs(paths.size()), cpu(paths.size());
     // Rounds interleave the paths, so load from other users of the machine hits
     // both alike; a fresh peer per round keeps one slow start from skewing all.
     for (int r = 0; r < rounds; ++r) {
@@ -207,6 +225,8 @@ int main(int argc, char** argv) {
         measure_throughput(peer, c.method, c.params, c.throughput_n, t);
         rates[p].push_back(t.msgs_per_s);
         mbs[p].push_back(t.mb_per_s);
+        double requests = c.latency_n * 1.1 + c.throughput_n + 3;  // incl. warm-up and handshake
+        cpu[p].push_back(peer.finish() * 1e6 / requests);
       }
     }
     for (std::size_t p = 0; p < paths.size(); ++p) {
@@ -215,13 +235,16 @@ int main(int argc, char** argv) {
       s.p99_us = percentile(samples[p], 0.99);
       s.msgs_per_s = percentile(rates[p], 0.5);  // median round
       s.mb_per_s = percentile(mbs[p], 0.5);
-      std::printf("%-6s %-8s %9.1f %9.1f %11.0f %9.1f\n", c.name, paths[p].first.c_str(), s.p50_us, s.p99_us, s.msgs_per_s, s.mb_per_s);
+      s.cpu_us_per_msg = percentile(cpu[p], 0.5);
+      std::printf("%-6s %-8s %9.1f %9.1f %11.0f %9.1f %11.1f\n", c.name, paths[p].first.c_str(), s.p50_us, s.p99_us,
+                  s.msgs_per_s, s.mb_per_s, s.cpu_us_per_msg);
     }
     char buf[512];
     js += std::string(",\"") + c.name + "\":{";
     for (std::size_t p = 0; p < paths.size(); ++p) {
-      std::snprintf(buf, sizeof buf, "%s\"%s\":{\"p50_us\":%.1f,\"p99_us\":%.1f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f}",
-                    p ? "," : "", paths[p].first.c_str(), stats[p].p50_us, stats[p].p99_us, stats[p].msgs_per_s, stats[p].mb_per_s);
+      std::snprintf(buf, sizeof buf, "%s\"%s\":{\"p50_us\":%.1f,\"p99_us\":%.1f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"cpu_us_per_msg\":%.1f}",
+                    p ? "," : "", paths[p].first.c_str(), stats[p].p50_us, stats[p].p99_us, stats[p].msgs_per_s, stats[p].mb_per_s,
+                    stats[p].cpu_us_per_msg);
       js += buf;
     }
     if (paths.size() == 2) {

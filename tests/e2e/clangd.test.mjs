@@ -1,7 +1,7 @@
 // The same vscode-jsonrpc session against clangd directly and through
 // lean-lsp-proxy must produce identical results: the proxy is transparent.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -146,8 +146,17 @@ const proxyMissing = clangdSkip || (process.env.LLP_PROXY || executable(paths.pr
 
 test('through lean-lsp-proxy: identical results, exit 0', { skip: proxyMissing, timeout: 60000 }, async () => {
   direct ??= await session(clangdArgs);
-  const proxied = await session([paths.proxy, '--log-level', 'warn', '--', ...clangdArgs]);
-  assert.deepEqual(proxied.exit, { code: 0, signal: null }, 'the proxy exits 0 after exit');
-  // Same dir, same file, same clangd: nothing should need normalising.
-  for (const key of Object.keys(direct)) assert.deepEqual(proxied[key], direct[key], `${key} differs`);
+  const traceDir = mkdtempSync(join(tmpdir(), 'llp-trace-'));
+  try {
+    const proxied = await session([paths.proxy, '--log-level', 'warn', '--trace-dir', traceDir, '--', ...clangdArgs]);
+    assert.deepEqual(proxied.exit, { code: 0, signal: null }, 'the proxy exits 0 after exit');
+    // Same dir, same file, same clangd: nothing should need normalising.
+    for (const key of Object.keys(direct)) assert.deepEqual(proxied[key], direct[key], `${key} differs`);
+    // The trace holds the session in both directions.
+    const trace = readdirSync(traceDir).map((f) => readFileSync(join(traceDir, f), 'utf8')).join('');
+    assert.match(trace, /textDocument\/hover/);
+    assert.match(trace, /textDocument\/publishDiagnostics/);
+  } finally {
+    rmSync(traceDir, { recursive: true, force: true });
+  }
 });

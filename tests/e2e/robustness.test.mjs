@@ -117,12 +117,68 @@ test('bytes are forwarded unchanged: big integers, escapes, invalid UTF-8', { sk
   await close(c);
 });
 
-test('client disconnects mid-frame: the proxy exits cleanly and the server is gone', { skip, timeout: 20000 }, async () => {
+test('ids kept exactly: int64 max, strings; big messages pass whole', { skip, timeout: 20000 }, async () => {
+  const c = await session();
+  c.write(frame('{"jsonrpc":"2.0","id":9223372036854775807,"method":"test/echo","params":[1]}'));
+  await c.waitFor((m) => m.result?.[0] === 1, 5000, 'reply to the int64-max id');
+  const i = c.messages.findIndex((m) => m.result?.[0] === 1);
+  assert.match(c.bodies[i].toString(), /"id":9223372036854775807[,}]/);
+  assert.equal((await c.request('\u00e9-id', 'test/echo', 2)).result, 2);
+  const text = 'ℕ'.repeat(1 << 20); // 3 MiB of UTF-8
+  assert.equal((await c.request(nextId++, 'test/echo', { text })).result.text, text);
+  await close(c);
+});
+
+test('server side: junk on stdout and floods on stderr do not stall the session', { skip, timeout: 20000 }, async () => {
+  const c = await session(['--log-level', 'error']);
+  assert.equal((await c.request(nextId++, 'test/garbage', null)).result, 'after garbage');
+  // 4 MiB: far more than a pipe holds, so an undrained stderr blocks the server.
+  assert.equal((await c.request(nextId++, 'test/stderr', { bytes: 4 << 20 })).result, null);
+  await assertAlive(c, 'after server noise');
+  await close(c);
+});
+
+test('exit without shutdown: the proxy exits 1 and the server is gone', { skip, timeout: 20000 }, async () => {
   const c = await session();
   const { pid } = (await c.request(nextId++, 'test/documents', null)).result;
-  c.write(Buffer.from('Content-Length: 100\r\n\r\n{"jsonrpc":"2.0","id":', 'ascii'));
-  c.child.stdin.end();
-  // LSP's rule for exit codes: 1 when the session ended without `shutdown`.
-  assert.deepEqual(await waitExit(c.child, 15000), { code: 1, signal: null });
+  c.notify('exit');
+  assert.deepEqual(await waitExit(c.child, 10000), { code: 1, signal: null });
   assert.deepEqual(await waitGone([pid], 3000), [], 'server still running');
 });
+
+// Client ids must be free, whatever their shape: ids in the proxy's own
+// "llp:" namespace are escaped on the way to the server and restored.
+test('client string ids in the proxy\'s own namespace are answered', { skip, timeout: 20000 }, async () => {
+  const c = await session();
+  for (const id of ['llp:0', 'llp:1', 'llp:17']) {
+    assert.deepEqual((await c.request(id, 'test/echo', { id }, 3000)).result, { id });
+  }
+  await close(c);
+});
+
+test('initialized without params reaches the server as params {}', { skip, timeout: 20000 }, async () => {
+  const child = start([paths.proxy, '--log-level', 'info', '--', paths.crashy]);
+  children.push(child);
+  const c = new RawClient(child);
+  await c.request(nextId++, 'initialize', { capabilities: {} });
+  c.send('{"jsonrpc":"2.0","method":"initialized"}'); // Lean's server dies on a notification without params
+  assert.deepEqual((await c.request(nextId++, 'test/documents', null)).result.initializedParams, {});
+  await close(c);
+});
+
+const truncations = {
+  'inside a body': 'Content-Length: 100\r\n\r\n{"jsonrpc":"2.0","id":',
+  'inside a header': 'Content-Length: 10',
+  'after an absurd length': 'Content-Length: 99999999999999999999999999\r\n\r\n{}',
+};
+for (const [where, bytes] of Object.entries(truncations)) {
+  test(`client disconnects ${where}: the proxy exits cleanly and the server is gone`, { skip, timeout: 20000 }, async () => {
+    const c = await session();
+    const { pid } = (await c.request(nextId++, 'test/documents', null)).result;
+    c.write(Buffer.from(bytes, 'ascii'));
+    c.child.stdin.end();
+    // LSP's rule for exit codes: 1 when the session ended without `shutdown`.
+    assert.deepEqual(await waitExit(c.child, 15000), { code: 1, signal: null });
+    assert.deepEqual(await waitGone([pid], 3000), [], 'server still running');
+  });
+}

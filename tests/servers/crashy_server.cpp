@@ -2,8 +2,9 @@
 // and spawn descendants, so tests can check the proxy's crash recovery.
 //
 // Requests (besides initialize / shutdown):
-//   test/documents  → {generation, pid, methods, initializeParams,
-//                      initializedParams, documents:[{uri,version,text}]}
+//   test/documents  → {generation, pid, methods, unknownResponses,
+//                      initializeParams, initializedParams,
+//                      documents:[{uri,version,text}]}
 //   test/crash      {exitCode?, signal?} → dies without replying
 //   test/hold       → never answered until test/release (a request "in flight")
 //   test/release    → answers every held request with "released", then itself
@@ -11,6 +12,8 @@
 //                      (setsid, like Lean's workers) and answers {pid}
 //   test/askClient  → sends workspace/configuration to the client and answers
 //                      with {answer: <the client's result>}
+//   test/stderr     {bytes} → writes that much to stderr first
+//   test/garbage    → writes junk to stdout, then answers
 //   test/echo       → answers with its params
 // Environment:
 //   CRASHY_GENERATION_FILE  a counter file incremented at each start, so tests
@@ -84,12 +87,14 @@ struct Server {
   std::vector<std::string> held;     // raw ids of test/hold requests
   std::vector<std::pair<std::string, std::string>> asks;  // our request id → client's request id
   int next_ask = 0;
+  int unknown_responses = 0;  // replies to requests this process never sent
   bool shutdown = false;
 
   void reply(const std::string& id, std::string_view result) { io.write(proto::make_result(id, result)); }
 
   std::string documents_json() const {
     std::string out = "{\"generation\":" + std::to_string(generation) + ",\"pid\":" + std::to_string(getpid());
+    out += ",\"unknownResponses\":" + std::to_string(unknown_responses);
     out += ",\"initializeParams\":" + initialize_params + ",\"initializedParams\":" + initialized_params;
     out += ",\"methods\":[";
     for (std::size_t i = 0; i < methods.size(); ++i) out += (i ? "," : "") + json::quote(methods[i]);
@@ -136,6 +141,19 @@ struct Server {
       std::string ask_id = json::quote("crashy:" + std::to_string(next_ask++));
       asks.emplace_back(ask_id, id);
       io.write(proto::make_request(ask_id, "workspace/configuration", R"({"items":[{"section":"crashy"}]})"));
+    } else if (method == "test/stderr") {
+      // A chatty server: the proxy must drain stderr or we block here.
+      auto n = json::member(params, "bytes");
+      std::string chunk(4096, 'e');
+      chunk.back() = '\n';
+      for (std::int64_t left = n ? json::to_int64(*n).value_or(0) : 0; left > 0; left -= 4096)
+        (void)!::write(2, chunk.data(), chunk.size());
+      reply(id, "null");
+    } else if (method == "test/garbage") {
+      // Junk on stdout before a good reply, as a stray debug print would leave.
+      std::string junk = "debug: hello\r\n\r\nContent-Length: -1\r\n\r\n";
+      (void)!::write(1, junk.data(), junk.size());
+      reply(id, "\"after garbage\"");
     } else if (method == "test/echo") {
       reply(id, params);
     } else {
@@ -163,6 +181,7 @@ struct Server {
       asks.erase(it);
       return;
     }
+    ++unknown_responses;
     std::fprintf(stderr, "crashy_server: response to unknown id %s\n", m.id() ? m.id()->raw().c_str() : "?");
   }
 

@@ -91,3 +91,17 @@ TEST_CASE("own ids and generation tags") {
   CHECK_FALSE(untag(Id::string("llp:gx:1")));
   CHECK_FALSE(untag(Id::string("llp:g1:")));
 }
+
+TEST_CASE("client ids in the proxy's namespace round-trip through escaping") {
+  for (auto raw : {R"("llp:0")", R"("llp:c:\"x\"")", R"("llp:g1:2")"}) {
+    auto id = *Id::from_raw(raw);
+    REQUIRE(needs_escape(id));
+    auto e = escape(id);
+    CHECK_FALSE(is_own_id(e));
+    CHECK_FALSE(untag(e));
+    REQUIRE(unescape(e));
+    CHECK(*unescape(e) == id);
+  }
+  CHECK_FALSE(needs_escape(Id::number(3)));
+  CHECK_FALSE(needs_escape(Id::string("abc")));
+}

@@ -248,3 +248,24 @@ TEST_CASE("backoff grows and is capped") {
   CHECK(Router::backoff(3).count() == 200);
   CHECK(Router::backoff(50).count() == 5000);
 }
+
+TEST_CASE_FIXTURE(Fixture, "client ids in the proxy's own namespace are escaped and restored") {
+  router.server_started();
+  client(R"({"jsonrpc":"2.0","id":"llp:0","method":"initialize","params":{}})");
+  REQUIRE(io.to_server.size() == 1);
+  auto sent = Message::parse(io.to_server[0]);
+  CHECK_FALSE(protocol::is_own_id(*sent.id()));
+  CHECK(sent.id()->raw() != "\"llp:0\"");
+  server(R"({"jsonrpc":"2.0","id":)" + sent.id()->raw() + R"(,"result":{"capabilities":{}}})");
+  REQUIRE(io.to_client.size() == 1);
+  CHECK(Message::parse(io.to_client[0]).id()->raw() == "\"llp:0\"");
+  // A cancel for it is escaped the same way.
+  client(R"({"jsonrpc":"2.0","id":"llp:1","method":"textDocument/hover","params":{}})");
+  client(R"({"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":"llp:1"}})");
+  auto cancel = Message::parse(io.to_server.back());
+  CHECK(*json::member(cancel.params(), "id") == Message::parse(io.to_server[1]).id()->raw());
+  // A crash answers it with its own id.
+  io.clear();
+  router.server_exited("x");
+  CHECK(Message::parse(io.to_client[0]).id()->raw() == "\"llp:1\"");
+}

@@ -50,6 +50,9 @@ class FrameParser {
 
   /// Bytes buffered but not yet returned (a truncated frame at EOF).
   std::size_t buffered() const { return buf_.size() - pos_; }
+  /// Removes and returns the buffered bytes (after a handshake frame, the
+  /// rest of the stream belongs to someone else).
+  std::string take_buffered();
   std::size_t max_body() const { return max_body_; }
 
  private:

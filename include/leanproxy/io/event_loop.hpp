@@ -31,6 +31,14 @@ class EventLoop {
   };
   std::unique_ptr<Timer> after(std::chrono::milliseconds delay, std::function<void()> fn);
 
+  /// Calls `fn()` on the loop each time `fd` is readable (e.g. a listening
+  /// socket), until the returned watch is destroyed. The fd stays owned by the caller.
+  class Watch {
+   public:
+    virtual ~Watch() = default;
+  };
+  std::unique_ptr<Watch> watch_readable(int fd, std::function<void()> fn);
+
   /// Calls `fn(signal)` on the loop each time one of `signals` arrives.
   void on_signals(const std::vector<int>& signals, std::function<void(int)> fn);
 

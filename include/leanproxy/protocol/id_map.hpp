@@ -18,6 +18,14 @@ namespace leanproxy::protocol {
 Id own_id(std::uint64_t n);
 bool is_own_id(const Id& id);
 
+/// A client request id that would collide with the proxy's namespace (a
+/// string starting with "llp:") is forwarded as "llp:c:<raw id>" and restored
+/// on the reply. Other ids are forwarded unchanged.
+bool needs_escape(const Id& client_id);
+Id escape(const Id& client_id);
+/// The original id of an escaped one; nullopt for other ids.
+std::optional<Id> unescape(const Id& id);
+
 /// A server-originated request id made unique across server generations:
 /// generation 3, id 0 → "llp:g3:0"; generation 3, id "register_lean_watcher" →
 /// "llp:g3:\"register_lean_watcher\"" (the original raw JSON after the prefix).

@@ -24,6 +24,13 @@ struct Options {
   std::optional<std::string> cache_dir;       ///< default: $XDG_CACHE_HOME/lean-lsp-proxy
   long long cache_ttl_s = 30LL * 24 * 3600;   ///< 30 days
   std::size_t cache_max_size = 1ull << 30;    ///< 1 GiB
+  /// Subcommand words before `--` (e.g. {"daemon", "stop"}, {"stats"}); empty = proxy.
+  std::vector<std::string> command;
+  bool no_daemon = false;   ///< --no-daemon (or LEAN_LSP_PROXY_NO_DAEMON=1): run in-process
+  bool foreground = false;  ///< daemon --foreground
+  bool detached = false;    ///< daemon --detached (internal: started by a client)
+  long long idle_timeout_s = 30 * 60;
+  bool json = false;        ///< stats --json
   bool help = false;
   bool version = false;
 };

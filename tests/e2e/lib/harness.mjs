@@ -1,8 +1,9 @@
 // Shared helpers for the e2e tests: paths, child processes with timeouts, a
 // raw Content-Length client, and /proc inspection.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync, readdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -33,18 +34,26 @@ export function findExecutable(name) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Rejects with a message naming `what` if `promise` takes longer than `ms`. */
+/**
+ * Rejects with a message naming `what` if `promise` takes longer than `ms`.
+ * `what` may be a function, evaluated at the timeout (to show the state then).
+ */
 export function withTimeout(promise, ms, what) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+// A private cache home, so no test reads or locks the user's proxy cache.
+const cacheHome = mkdtempSync(join(tmpdir(), 'llp-e2e-cache-'));
+process.on('exit', () => rmSync(cacheHome, { recursive: true, force: true }));
+
 /** Spawns argv with piped stdio; stderr is kept in `child.stderrText` for failure messages. */
 export function start(argv, options = {}) {
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...options });
+  const env = { ...process.env, XDG_CACHE_HOME: cacheHome, ...options.env };
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], ...options, env });
   child.stderrText = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s) => { child.stderrText += s; });
@@ -55,12 +64,18 @@ export function start(argv, options = {}) {
 
 /** Waits for the child to exit; kills it (and fails) after `ms`. */
 export async function waitExit(child, ms, what = 'process exit') {
+  let result;
   try {
-    return await withTimeout(child.exited, ms, what);
+    result = await withTimeout(child.exited, ms, what);
   } catch (e) {
     child.kill('SIGKILL');
     throw new Error(`${e.message}\n--- stderr ---\n${child.stderrText.slice(-4000)}`);
   }
+  // In a sanitizer build a report on stderr is a failure even if the exit code looked right.
+  if (/ERROR: \w+Sanitizer|runtime error:/.test(child.stderrText)) {
+    throw new Error(`sanitizer report from ${child.spawnargs[0]}:\n${child.stderrText.slice(-6000)}`);
+  }
+  return result;
 }
 
 /** Kills a child that a failing test left behind. */
@@ -111,7 +126,7 @@ export class RawClient {
     const hit = this.messages.find(pred);
     if (hit) return Promise.resolve(hit);
     return withTimeout(new Promise((resolve) => this.waiters.push({ pred, resolve })), ms,
-      `${what}\n--- received ---\n${JSON.stringify(this.messages).slice(-2000)}\n--- stderr ---\n${this.child.stderrText.slice(-3000)}`);
+      () => `${what}\n--- received ---\n${JSON.stringify(this.messages).slice(-2000)}\n--- stderr ---\n${this.child.stderrText.slice(-3000)}`);
   }
 
   request(id, method, params, ms = 10000) {

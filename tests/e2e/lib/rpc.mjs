@@ -40,6 +40,11 @@ export function connect(child, { onServerRequest } = {}) {
   conn.onRequest((method, params) => (onServerRequest ? onServerRequest(method, params) : null));
   conn.onNotification(() => {});
   conn.onError(() => {});
+  // When the peer's stdout closes, fail the requests still pending instead of
+  // leaving them to their timeouts (vscode-jsonrpc only rejects them on dispose).
+  // Later, not at once: the connection handles messages already read in
+  // setImmediate batches, and the last replies may still be queued there.
+  conn.onClose(() => setTimeout(() => conn.dispose(), 200));
   conn.listen();
 
   function waitNotification(method, pred = () => true, ms = 10000) {

@@ -1,0 +1,212 @@
+// Daemon clients: connect or start (under the lock), the stdio relay, control.
+#include "leanproxy/daemon/client.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "leanproxy/daemon/paths.hpp"
+#include "leanproxy/daemon/wire.hpp"
+#include "leanproxy/framing/frame_parser.hpp"
+#include "leanproxy/protocol/message.hpp"
+#include "leanproxy/proxy/session.hpp"
+#include "leanproxy/util/log.hpp"
+#include "leanproxy/util/reaper.hpp"
+
+extern char** environ;
+
+namespace leanproxy::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+int try_connect(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Starts `lean-lsp-proxy daemon --detached …` fully detached: its own session,
+// no inherited descriptors (an editor waiting on a pipe the daemon held would
+// hang), stdin/stdout on /dev/null, stderr to the daemon log.
+bool spawn_daemon(const proxy::Options& o, const Paths& p) {
+  std::string self = util::self_executable();
+  std::vector<std::string> args{self, "daemon", "--detached", "--log-file", p.log};
+  if (o.cache_dir) args.insert(args.end(), {"--cache-dir", *o.cache_dir});
+  if (o.cache == proxy::Options::CacheMode::readonly) args.insert(args.end(), {"--cache", "readonly"});
+  if (o.cache == proxy::Options::CacheMode::off) args.insert(args.end(), {"--cache", "off"});
+  args.insert(args.end(), {"--cache-ttl", std::to_string(o.cache_ttl_s), "--cache-max-size", std::to_string(o.cache_max_size)});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);  // the grandchild is re-parented away from the editor
+    int devnull = ::open("/dev/null", O_RDWR);
+    int log = ::open(p.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(log >= 0 ? log : devnull, 2);
+    for (int fd = 3; fd < 65536; ++fd) ::close(fd);  // close_range is newer than some kernels here
+    if (::chdir("/") != 0) ::_exit(127);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return true;
+}
+
+std::vector<std::string> current_env() {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+  return env;
+}
+
+}  // namespace
+
+int connect_or_start(const proxy::Options& o, std::string& error, bool start) {
+  Paths p = paths(o.cache_dir.value_or(""));
+  int fd = try_connect(p.socket);
+  if (fd >= 0 || !start) {
+    if (fd < 0) error = "no lean-lsp-proxy daemon is running (socket " + p.socket + ")";
+    return fd;
+  }
+  if (auto problem = ensure_private_dir(p.dir); !problem.empty()) {
+    error = problem;
+    return -1;
+  }
+  int lock = ::open(p.lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0) {
+    error = "cannot open " + p.lock + ": " + std::strerror(errno);
+    return -1;
+  }
+  // Whoever holds the lock starts the daemon; the others wait and then find it.
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::close(lock);
+      error = "timed out waiting for another process starting the daemon";
+      return -1;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  fd = try_connect(p.socket);
+  if (fd < 0 && spawn_daemon(o, p)) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while ((fd = try_connect(p.socket)) < 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(10ms);
+    if (fd < 0) error = "the daemon did not come up within 10 s (see " + p.log + ")";
+  }
+  ::close(lock);
+  return fd;
+}
+
+std::optional<std::string> control(const std::string& command, std::string& error, bool start,
+                                   const proxy::Options& cache_options) {
+  int fd = connect_or_start(cache_options, error, start);
+  if (fd < 0) return std::nullopt;
+  std::optional<std::string> reply;
+  if (write_frame(fd, encode_control_hello(command))) reply = read_frame(fd, 30000, error);
+  else error = "cannot talk to the daemon";
+  ::close(fd);
+  return reply;
+}
+
+std::optional<int> run_via_daemon(const proxy::Options& o, std::string& error) {
+  proxy::SessionConfig config = proxy::session_config(o);
+  int fd = connect_or_start(o, error);
+  if (fd < 0) return std::nullopt;
+  std::string rest;
+  std::optional<std::string> reply;
+  if (write_frame(fd, encode_session_hello(o, config.argv, config.cwd, current_env())))
+    reply = read_frame(fd, 30000, error, &rest);
+  if (!reply) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  auto j = nlohmann::json::parse(*reply, nullptr, false);
+  if (!j.is_object() || !j.value("ok", false)) {
+    error = j.is_object() ? j.value("error", std::string("refused")) : "bad reply";
+    ::close(fd);
+    return std::nullopt;
+  }
+  log::info("connected to the lean-lsp-proxy daemon (pid " + std::to_string(j.value("daemon_pid", 0)) + ")");
+
+  // Relay. The client's side is parsed lightly, only to learn whether it sent
+  // `shutdown` before `exit` (the exit status an editor expects).
+  std::signal(SIGPIPE, SIG_IGN);
+  framing::FrameParser watch(o.max_message_size);
+  bool shutdown_seen = false, exit_seen = false, stdin_open = true;
+  auto write_all = [](int to, const char* p, std::size_t n) {
+    while (n > 0) {
+      ssize_t w = ::write(to, p, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+    return true;
+  };
+  if (!rest.empty() && !write_all(1, rest.data(), rest.size())) return 1;
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    pollfd fds[2] = {{fd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (!exit_seen && stdin_open) log::error("the lean-lsp-proxy daemon closed the session unexpectedly");
+        break;
+      }
+      if (!write_all(1, buf.data(), static_cast<std::size_t>(n))) break;  // the editor is gone
+    }
+    if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = ::read(0, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        stdin_open = false;
+        ::shutdown(fd, SHUT_WR);  // the daemon sees EOF and shuts the server down
+        continue;
+      }
+      watch.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+      for (auto r = watch.next(); r.status != framing::FrameParser::Status::need_more; r = watch.next()) {
+        // `shutdown` and `exit` are tiny; a big message (a didOpen) is neither.
+        if (r.status != framing::FrameParser::Status::frame || r.body.size() > 512) continue;
+        auto m = protocol::Message::parse(std::move(r.body));
+        if (m.method() == "shutdown") shutdown_seen = true;
+        if (m.method() == "exit") exit_seen = true;
+      }
+      if (!write_all(fd, buf.data(), static_cast<std::size_t>(n))) break;
+    }
+  }
+  ::close(fd);
+  return shutdown_seen ? 0 : 1;
+}
+
+}  // namespace leanproxy::daemon

@@ -1,0 +1,351 @@
+// Daemon: listener with peer-uid check, hello handling, sessions sharing one
+// cache store, control commands, idle exit.
+#include "leanproxy/daemon/daemon.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <memory>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "leanproxy/cache/store.hpp"
+#include "leanproxy/daemon/paths.hpp"
+#include "leanproxy/daemon/wire.hpp"
+#include "leanproxy/framing/frame_parser.hpp"
+#include "leanproxy/io/event_loop.hpp"
+#include "leanproxy/proxy/session.hpp"
+#include "leanproxy/util/log.hpp"
+#include "leanproxy/util/proc_tree.hpp"
+
+namespace leanproxy::daemon {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+/// A connection whose hello has not arrived yet.
+struct Pending {
+  int fd = -1;
+  framing::FrameParser parser{1 << 20};
+  std::unique_ptr<io::EventLoop::Watch> watch;
+  std::unique_ptr<io::EventLoop::Timer> timeout;
+};
+
+class Daemon {
+ public:
+  Daemon(const DaemonOptions& o, int listen_fd, Paths p) : options_(o), listen_fd_(listen_fd), paths_(std::move(p)) {}
+
+  int run() {
+    std::string notice;
+    store_ = proxy::open_cache(options_.cache, notice);
+    if (!notice.empty()) store_notice_ = notice;
+    listen_watch_ = loop_.watch_readable(listen_fd_, [this] { accept_all(); });
+    loop_.on_signals({SIGTERM, SIGINT, SIGHUP}, [this](int sig) {
+      log::info("daemon: signal " + std::to_string(sig) + "; stopping");
+      stop();
+    });
+    loop_.on_signals({SIGCHLD}, [](int) { proc::reap_orphans(); });
+    arm_idle();
+    log::info("daemon: listening on " + paths_.socket + " (pid " + std::to_string(::getpid()) + ")");
+    loop_.run();
+    ::close(listen_fd_);
+    ::unlink(paths_.socket.c_str());
+    log::info("daemon: stopped");
+    return 0;
+  }
+
+ private:
+  void accept_all() {
+    for (;;) {
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN: drained
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::getuid()) {
+        log::warn("daemon: refused a connection from uid " + std::to_string(cred.uid));
+        reply_and_close(fd, false, "this lean-lsp-proxy daemon belongs to uid " + std::to_string(::getuid()) +
+                                       "; connections from uid " + std::to_string(cred.uid) + " are refused");
+        continue;
+      }
+      auto p = std::make_shared<Pending>();
+      p->fd = fd;
+      std::weak_ptr<Pending> weak = p;
+      p->watch = loop_.watch_readable(fd, [this, weak] {
+        if (auto p = weak.lock()) read_hello(p);
+      });
+      p->timeout = loop_.after(5s, [this, weak] {
+        if (auto p = weak.lock()) {
+          log::warn("daemon: a client connected but sent no hello within 5 s");
+          drop(p, true);
+        }
+      });
+      pending_[fd] = p;
+    }
+  }
+
+  void drop(const std::shared_ptr<Pending>& p, bool close_fd) {
+    p->watch.reset();
+    p->timeout.reset();
+    if (close_fd) ::close(p->fd);
+    pending_.erase(p->fd);
+  }
+
+  void reply_and_close(int fd, bool ok, const std::string& message) {
+    json r = {{"ok", ok}};
+    if (!ok) r["error"] = message;
+    int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);  // a short reply; let it block briefly
+    write_frame(fd, r.dump());
+    ::close(fd);
+  }
+
+  void read_hello(const std::shared_ptr<Pending>& p) {
+    char buf[4096];
+    ssize_t n = ::read(p->fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+      drop(p, true);
+      return;
+    }
+    p->parser.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+    auto r = p->parser.next();
+    if (r.status == framing::FrameParser::Status::need_more) return;
+    int fd = p->fd;
+    drop(p, false);
+    if (r.status == framing::FrameParser::Status::error) {
+      reply_and_close(fd, false, "bad hello frame: " + r.error);
+      return;
+    }
+    std::string error;
+    auto hello = decode_hello(r.body, error);
+    if (!hello) {
+      reply_and_close(fd, false, error);
+      return;
+    }
+    if (hello->kind == "control") control(fd, *hello);
+    else start_session(fd, *hello);
+  }
+
+  void start_session(int fd, const Hello& h) {
+    proxy::SessionConfig config;
+    config.options = h.options;
+    config.argv = h.argv;
+    config.cwd = h.cwd;
+    config.env = h.env;
+    if (h.options.cache != proxy::Options::CacheMode::off && proxy::is_lean_server(h.argv)) {
+      config.store = store_;
+      config.cache_notice = store_notice_;
+    }
+    json ok = {{"ok", true}, {"daemon_pid", ::getpid()}};
+    if (!write_frame(fd, ok.dump())) {
+      ::close(fd);
+      return;
+    }
+    std::uint64_t id = next_session_++;
+    auto session = std::make_unique<proxy::Session>(loop_, fd, fd, std::move(config), [this, id](int code) {
+      log::info("daemon: session " + std::to_string(id) + " ended (" + std::to_string(code) + ")");
+      add_session(ended_totals_, sessions_.at(id)->stats_json());
+      sessions_.erase(id);
+      if (sessions_.empty()) {
+        if (stopping_) loop_.stop();
+        else arm_idle();
+      }
+    });
+    std::string error;
+    idle_timer_.reset();
+    if (!session->start(error)) {
+      log::error("daemon: session " + std::to_string(id) + ": " + error);
+      // The client sees the connection close; it reports the failure itself.
+      return;
+    }
+    log::info("daemon: session " + std::to_string(id) + " for " + h.cwd + ": " + h.argv[0]);
+    sessions_[id] = std::move(session);
+    ++total_sessions_;
+  }
+
+  void control(int fd, const Hello& h) {
+    json reply = {{"ok", true}};
+    if (h.command == "status") {
+      reply["pid"] = ::getpid();
+      reply["socket"] = paths_.socket;
+      reply["sessions"] = sessions_.size();
+      reply["sessions_total"] = total_sessions_;
+      reply["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+      reply["cache_mode"] = !store_ ? "off"
+                            : store_->mode() == cache::StoreMode::read_write ? "read-write"
+                            : store_->mode() == cache::StoreMode::read_only  ? "read-only"
+                                                                             : "unavailable";
+    } else if (h.command == "stats") {
+      reply["stats"] = stats();
+    } else if (h.command == "stop") {
+      reply_and_close(fd, true, {});
+      stop();
+      return;
+    } else if (h.command == "cache.clear") {
+      if (!store_) {
+        reply = {{"ok", false}, {"error", "the daemon runs without a cache"}};
+      } else {
+        reply["cleared"] = store_->stats().entries;
+        store_->clear();
+      }
+    } else {
+      reply = {{"ok", false}, {"error", "unknown control command '" + h.command + "'"}};
+    }
+    int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    write_frame(fd, reply.dump(-1, ' ', false, json::error_handler_t::replace));
+    ::close(fd);
+  }
+
+  // Sums one session's counters into `into` (numbers added, maps merged;
+  // latency percentiles are not additive, so the worst is kept).
+  static void accumulate(json& into, const json& from) {
+    if (!into.is_object()) into = json::object();
+    for (auto& [k, v] : from.items()) {
+      if (v.is_object()) {
+        accumulate(into[k], v);
+      } else if (k.rfind("lookup_p", 0) == 0 && v.is_number()) {
+        into[k] = std::max(into.value(k, 0.0), v.get<double>());
+      } else if (v.is_number_float()) {
+        into[k] = into.value(k, 0.0) + v.get<double>();
+      } else if (v.is_number()) {
+        into[k] = into.value(k, 0ull) + v.get<unsigned long long>();
+      }
+    }
+  }
+
+  static void add_session(json& totals, const std::string& session_stats) {
+    json j = json::parse(session_stats, nullptr, false);
+    if (!j.is_object()) return;
+    if (j["cache"].is_object()) accumulate(totals["cache"], j["cache"]);
+    if (j["proxy"].is_object()) accumulate(totals["proxy"], j["proxy"]);
+  }
+
+  // Daemon-wide stats: every session's counters summed (ended ones too), plus the store's.
+  json stats() const {
+    json totals = ended_totals_;
+    for (auto& [_, s] : sessions_) add_session(totals, s->stats_json());
+    json cache = totals.value("cache", json::object()), proxy = totals.value("proxy", json::object());
+    std::uint64_t lookups = cache.value("hits", 0ull) + cache.value("misses", 0ull);
+    cache["hit_rate"] = lookups ? static_cast<double>(cache.value("hits", 0ull)) / static_cast<double>(lookups) : 0.0;
+    if (store_) {
+      auto st = store_->stats();
+      cache["entries"] = st.entries;
+      cache["bytes"] = st.bytes;
+      cache["evictions"] = st.evictions;
+      cache["expirations"] = st.expirations;
+      cache["bad_values"] = st.bad_values;
+      cache["write_failures"] = st.write_failures;
+    }
+    proxy["sessions"] = sessions_.size();
+    proxy["sessions_total"] = total_sessions_;
+    proxy["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+    return {{"schema", 1}, {"cache", cache}, {"proxy", proxy}};
+  }
+
+  void arm_idle() {
+    idle_timer_ = loop_.after(std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle_timeout), [this] {
+      if (!sessions_.empty()) return;
+      log::info("daemon: idle for " + std::to_string(options_.idle_timeout.count()) + " s; exiting");
+      stop();
+    });
+  }
+
+  void stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    listen_watch_.reset();
+    ::unlink(paths_.socket.c_str());  // new clients start a fresh daemon or run in-process
+    if (sessions_.empty()) {
+      loop_.stop();
+      return;
+    }
+    for (auto& [_, s] : sessions_) s->stop();
+    force_timer_ = loop_.after(10s, [this] { loop_.stop(); });
+  }
+
+  DaemonOptions options_;
+  int listen_fd_;
+  Paths paths_;
+  io::EventLoop loop_;
+  std::shared_ptr<cache::Store> store_;
+  std::string store_notice_;
+  std::unique_ptr<io::EventLoop::Watch> listen_watch_;
+  std::map<int, std::shared_ptr<Pending>> pending_;
+  std::map<std::uint64_t, std::unique_ptr<proxy::Session>> sessions_;
+  json ended_totals_ = json::object();  ///< counters of ended sessions, so totals survive them
+  std::uint64_t next_session_ = 1, total_sessions_ = 0;
+  std::unique_ptr<io::EventLoop::Timer> idle_timer_, force_timer_;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+bool connectable(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  std::signal(SIGPIPE, SIG_IGN);
+  Paths p = paths(options.cache.cache_dir.value_or(""));
+  if (auto problem = ensure_private_dir(p.dir); !problem.empty()) {
+    log::error("daemon: " + problem);
+    return 1;
+  }
+  if (p.socket.size() >= sizeof(sockaddr_un::sun_path)) {
+    log::error("daemon: socket path too long: " + p.socket);
+    return 1;
+  }
+  // Starting is serialised by the lock: of two daemons (or a daemon and a
+  // client about to start one) exactly one binds.
+  // A detached daemon was spawned by a client that holds the lock for it
+  // until the socket answers; taking it here would deadlock.
+  int lock = -1;
+  if (!options.detached) {
+    lock = ::open(p.lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0 || ::flock(lock, LOCK_EX) != 0) {
+      log::error("daemon: cannot take " + p.lock + ": " + std::strerror(errno));
+      return 1;
+    }
+  }
+  if (connectable(p.socket)) {
+    if (!options.detached) log::error("daemon: another daemon is already running on " + p.socket);
+    if (lock >= 0) ::close(lock);
+    return options.detached ? 0 : 1;
+  }
+  ::unlink(p.socket.c_str());  // a stale socket of a daemon that died
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, p.socket.c_str(), sizeof addr.sun_path - 1);
+  mode_t old_mask = ::umask(0177);  // the socket is born 0600
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old_mask);
+  if (rc != 0 || ::listen(fd, 64) != 0) {
+    log::error("daemon: cannot listen on " + p.socket + ": " + std::strerror(errno));
+    if (lock >= 0) ::close(lock);
+    return 1;
+  }
+  ::chmod(p.socket.c_str(), 0600);
+  if (lock >= 0) ::close(lock);
+  proc::become_subreaper();
+  Daemon d(options, fd, p);
+  return d.run();
+}
+
+}  // namespace leanproxy::daemon
