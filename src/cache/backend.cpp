@@ -73,12 +73,7 @@ ServerIdentity read_server_identity(const ServerSpec& spec, SearchPath& path, st
   for (const auto& a : spec.argv) id.server_command.append(a).push_back('\0');
   id.client_flags = spec.client_flags;
   id.toolchain_file = slurp(fs::path(root) / "lean-toolchain");
-  for (const char* f : {"lakefile.lean", "lakefile.toml", "lake-manifest.json"}) {
-    id.lake_config += f;
-    id.lake_config += '\0';
-    id.lake_config += slurp(fs::path(root) / f);
-    id.lake_config += '\0';
-  }
+  // lake_config is read per query: the lakefile may change while the server runs.
 
   // The `lean` the server runs: next to `lake` when the server is Lake
   // (elan puts both in one toolchain directory), else on PATH.
@@ -158,10 +153,12 @@ void Backend::run() {
     } catch (const std::exception& e) {
       log::error(std::string("cache worker: ") + e.what());
     }
+    --queued_;
   }
 }
 
 void Backend::submit(std::function<void()> task) {
+  ++queued_;
   {
     std::lock_guard l(mutex_);
     tasks_.push_back(std::move(task));
@@ -170,6 +167,7 @@ void Backend::submit(std::function<void()> task) {
 }
 
 void Backend::refresh_identity(ServerSpec spec) {
+  identity_ready_ = false;
   submit([this, spec = std::move(spec)] {
     SearchPath path;
     identity_problem_.clear();
@@ -177,6 +175,7 @@ void Backend::refresh_identity(ServerSpec spec) {
     if (!identity_problem_.empty()) log::warn("cache disabled for this server: " + identity_problem_);
     else log::info("cache: server identity " + identity_.lean_version + " (" + identity_.lean_path + ")");
     deps_ = std::make_unique<DepFingerprinter>(std::move(path));
+    identity_ready_ = identity_problem_.empty();
   });
 }
 
@@ -194,8 +193,17 @@ DocAnswer Backend::compute(const DocQuery& q) {
     a.reason = fp.reason;
     return a;
   }
-  a.deps = fp.digest;
-  a.key = derive_key(identity_, DocumentIdentity{q.uri, q.build_mode, q.text, fp.digest});
+  ServerIdentity id = identity_;
+  const std::string& root = identity_.workspace_root;
+  for (const char* f : {"lakefile.lean", "lakefile.toml", "lake-manifest.json"}) {
+    id.lake_config.append(f).push_back('\0');
+    id.lake_config.append(deps_->hasher().read(root + "/" + f).value_or("")).push_back('\0');
+  }
+  Sha256 worker_view;
+  worker_view.field(fp.digest).field(id.lake_config);
+  a.deps = worker_view.hex_digest();
+  a.modules = std::move(fp.modules);
+  a.key = derive_key(id, DocumentIdentity{q.uri, q.build_mode, q.text, fp.digest});
   a.cacheable = true;
   return a;
 }
@@ -266,6 +274,34 @@ void Backend::get_answer(std::string doc_key, std::string method, std::string po
 void Backend::put_answer(std::string doc_key, std::string method, std::string position, std::string result) {
   submit([this, k = answer_key(doc_key, method, position), result = std::move(result)] {
     store_->put(Table::answers, k, "{\"result\":" + result + "}");
+  });
+}
+
+void Backend::modules_of(std::vector<std::string> paths, std::function<void(std::vector<std::string>)> done) {
+  submit([this, paths = std::move(paths), done = std::move(done)]() mutable {
+    std::vector<std::string> mods;
+    if (deps_) {
+      const SearchPath& sp = deps_->search_path();
+      auto under = [](const std::string& path, const std::vector<std::string>& dirs, const std::string& ext) {
+        for (const auto& d : dirs) {
+          if (path.size() <= d.size() + 1 || path.compare(0, d.size(), d) != 0 || path[d.size()] != '/') continue;
+          std::string rel = path.substr(d.size() + 1);
+          if (rel.size() <= ext.size() || rel.compare(rel.size() - ext.size(), ext.size(), ext) != 0) continue;
+          rel.resize(rel.size() - ext.size());
+          for (char& c : rel)
+            if (c == '/') c = '.';
+          return rel;
+        }
+        return std::string();
+      };
+      for (const auto& p : paths) {
+        std::string m = under(p, sp.src_path, ".lean");
+        if (m.empty()) m = under(p, sp.lean_path, ".ilean");
+        if (m.empty()) m = under(p, sp.lean_path, ".olean");
+        if (!m.empty()) mods.push_back(std::move(m));
+      }
+    }
+    post_([done = std::move(done), mods = std::move(mods)]() mutable { done(std::move(mods)); });
   });
 }
 

@@ -1,6 +1,7 @@
 // Cache interception state machine; see interceptor.hpp for the rules.
 #include "leanproxy/cache/interceptor.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "leanproxy/lean/header.hpp"
@@ -34,7 +35,23 @@ std::string reason_category(const std::string& reason) {
   return reason;
 }
 
-std::string header_text(const std::string& text) { return text.substr(0, lean::parse_header(text).end); }
+std::string header_syntax(const std::string& text) { return lean::parse_header(text).signature; }
+
+// A file:// URI's path (percent-escapes decoded); empty for other schemes.
+std::string uri_path(const std::string& uri) {
+  constexpr std::string_view scheme = "file://";
+  if (uri.compare(0, scheme.size(), scheme) != 0) return {};
+  std::string out;
+  for (std::size_t i = scheme.size(); i < uri.size(); ++i) {
+    if (uri[i] == '%' && i + 2 < uri.size()) {
+      out.push_back(static_cast<char>(std::stoi(uri.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(uri[i]);
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -89,7 +106,27 @@ void CacheInterceptor::server_exited() {
   answer_requests_.clear();
 }
 
+void CacheInterceptor::before_document_notification(const Message& m) {
+  // When the answer can come at once, hold the server's input until it has:
+  // a hit then reaches the editor before the server starts competing for the
+  // CPU with its own work on the same version. Never when the backend is
+  // busy (identity being read): a miss must not wait for that.
+  if (!options_.enabled || m.method() == "textDocument/didClose" || !backend_.ready()) return;
+  port_->pause_server();
+  pause_next_ = true;
+}
+
 void CacheInterceptor::document_notification(const Message& m) {
+  // A pause that no query took over (the message was rejected) ends here.
+  struct Unpause {
+    CacheInterceptor& self;
+    ~Unpause() {
+      if (self.pause_next_) {
+        self.pause_next_ = false;
+        self.port_->resume_server();
+      }
+    }
+  } unpause{*this};
   auto uri = str(m.params(), {"textDocument", "uri"});
   if (!uri) return;
   const std::string& method = m.method();
@@ -108,7 +145,7 @@ void CacheInterceptor::document_notification(const Message& m) {
     release_waits(d.v);
     d = Doc{};
     d.uri = *uri;
-    d.header = header_text(doc->text);
+    d.header = header_syntax(doc->text);
     // vscode-lean4's "Restart File" is didClose + didOpen with "once": the
     // user restarts precisely to refresh, so that open is not served.
     bool restart = doc->dependency_build_mode && *doc->dependency_build_mode == "once";
@@ -119,10 +156,11 @@ void CacheInterceptor::document_notification(const Message& m) {
   auto it = docs_.find(*uri);
   if (it == docs_.end() || doc->version == it->second.v.number) return;  // rejected or empty change
   Doc& d = it->second;
-  std::string header = header_text(doc->text);
+  std::string header = header_syntax(doc->text);
   bool header_changed = header != d.header;
   if (header_changed) {
-    // Lean restarts the worker on a header edit: fresh imports, no sticky notes.
+    // Lean restarts the worker when the header's syntax changes (not for
+    // whitespace or comments): fresh imports, no sticky notes.
     d.header = std::move(header);
     d.worker_deps_known = false;
     d.stale = false;
@@ -131,18 +169,56 @@ void CacheInterceptor::document_notification(const Message& m) {
   begin_version(d, header_changed, false);
 }
 
+void CacheInterceptor::client_notification(const Message& m) {
+  // Lean's watchdog marks every open document that imports a changed file as
+  // stale (its worker keeps the old imports and shows a sticky note), whatever
+  // the file's content now: a touch or an undone edit count too.
+  std::vector<std::string> paths;
+  if (m.method() == "workspace/didChangeWatchedFiles") {
+    auto changes = json::member(m.params(), "changes");
+    if (!changes) return;
+    json::ArrayReader r(*changes);
+    std::string_view c;
+    while (r.next(c))
+      if (auto uri = str(c, {"uri"})) paths.push_back(uri_path(*uri));
+  } else if (m.method() == "textDocument/didSave") {
+    if (auto uri = str(m.params(), {"textDocument", "uri"})) paths.push_back(uri_path(*uri));
+  } else {
+    return;
+  }
+  if (paths.empty()) return;
+  backend_.modules_of(std::move(paths), [this](std::vector<std::string> modules) { mark_dependents_stale(modules); });
+}
+
+void CacheInterceptor::mark_dependents_stale(const std::vector<std::string>& modules) {
+  for (auto& [uri, d] : docs_) {
+    if (d.stale) continue;
+    for (const auto& mod : modules) {
+      if (std::find(d.worker_modules.begin(), d.worker_modules.end(), mod) == d.worker_modules.end()) continue;
+      d.stale = true;
+      log::info("cache: " + mod + " changed; " + uri + " is not served or stored until it is restarted");
+      break;
+    }
+  }
+}
+
 void CacheInterceptor::begin_version(Doc& d, bool worker_start, bool bypass) {
   const document::Document* doc = port_->documents().find(d.uri);
   if (!doc) return;
   d.v = Version{};
   d.v.number = doc->version;
   d.v.worker_start = worker_start;
+  if (worker_start) d.worker_version = doc->version;
   d.v.bypass = bypass;
   d.v.started = std::chrono::steady_clock::now();
   DocQuery q{d.uri, doc->version, doc->text, doc->dependency_build_mode.value_or("always"),
              options_.enabled && !bypass && !d.stale};
   std::string uri = d.uri;
-  backend_.query(std::move(q), [this, uri](DocAnswer a) { on_answer(uri, std::move(a)); });
+  bool paused = std::exchange(pause_next_, false);
+  backend_.query(std::move(q), [this, uri, paused](DocAnswer a) {
+    on_answer(uri, std::move(a));  // a hit is sent first, then the server gets its input
+    if (paused) port_->resume_server();
+  });
   std::int64_t version = doc->version;
   std::string params = "{\"uri\":" + json::quote(uri) + ",\"version\":" + std::to_string(version) + "}";
   port_->request_server("textDocument/waitForDiagnostics", params, [this, uri, version](const Message& reply) {
@@ -156,8 +232,9 @@ void CacheInterceptor::on_answer(const std::string& uri, DocAnswer a) {
   Doc& d = it->second;
   // The worker's view: the fingerprint when its worker started is the one its
   // results belong to, even if that version was superseded meanwhile.
-  if (a.cacheable && !d.worker_deps_known && a.version == d.v.number && d.v.worker_start) {
+  if (a.cacheable && !d.worker_deps_known && a.version == d.worker_version) {
     d.worker_deps = a.deps;
+    d.worker_modules = a.modules;
     d.worker_deps_known = true;
   }
   if (a.version != d.v.number) return;  // superseded while we looked
@@ -225,7 +302,13 @@ bool CacheInterceptor::server_notification(const Message& m) {
       if (integer(item, {"kind"}) == 2) v.fatal = true;
   }
   switch (v.lookup) {
-    case Lookup::hit: return true;  // the editor already has the final set
+    case Lookup::hit:
+      // The editor already has the final set, unless the server has news for
+      // it: its worker learnt that an import changed (Lean republishes at
+      // once with the note), or it publishes after having finished. From
+      // then on the server's publishes for this version are the truth.
+      if (publish && (v.stale_note || v.finished)) v.forwarding = true;
+      return !v.forwarding;
     case Lookup::pending: v.held.push_back(m.raw()); return true;
     case Lookup::miss: return false;
   }
@@ -294,6 +377,14 @@ void CacheInterceptor::on_finished(const std::string& uri, std::int64_t version,
   if (v.lookup == Lookup::hit) {
     if (ok && same_diagnostics(final, v.served)) {
       ++stats_.verified_hits;
+    } else if (ok && (v.forwarding || v.stale_note)) {
+      // Not a key error: the worker's imports changed under it, and the
+      // editor has been given the server's own publishes since.
+      log::info("cache: " + uri + " v" + std::to_string(version) + " was served, then its imports changed on disk");
+      if (!v.forwarding)
+        port_->to_client(protocol::make_notification(
+            "textDocument/publishDiagnostics", "{\"uri\":" + json::quote(uri) + ",\"version\":" +
+                                                   std::to_string(version) + ",\"diagnostics\":" + final + "}"));
     } else if (ok) {
       ++stats_.mismatches;
       log::error("cache MISMATCH for " + uri + " v" + std::to_string(version) + " (key " + v.answer->key.digest +

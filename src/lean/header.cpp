@@ -78,6 +78,7 @@ Header parse_header(std::string_view text) {
     if (first && word == "module") {
       h.is_module = true;
       h.end = lx.pos();
+      h.signature = "module";
       first = false;
       continue;
     }
@@ -85,11 +86,14 @@ Header parse_header(std::string_view text) {
     if (word == "prelude" && h.imports.empty()) {
       h.prelude = true;
       h.end = lx.pos();
+      h.signature += h.signature.empty() ? "prelude" : " prelude";
       continue;
     }
     // [public] [meta] import [all] [runtime] Name
     std::size_t before = at;
+    std::string tokens;
     while (word == "public" || word == "private" || word == "meta") {
+      tokens += std::string(word) + " ";
       if (!lx.skip()) break;
       word = lx.ident();
     }
@@ -100,7 +104,9 @@ Header parse_header(std::string_view text) {
     if (!lx.skip()) break;
     std::size_t name_at = lx.pos();
     std::string_view name = lx.ident();
+    tokens += "import ";
     while (name == "all" || name == "runtime") {
+      tokens += std::string(name) + " ";
       if (!lx.skip()) return h;
       name_at = lx.pos();
       name = lx.ident();
@@ -109,6 +115,7 @@ Header parse_header(std::string_view text) {
     if (name.empty()) break;
     h.imports.emplace_back(name);
     h.end = lx.pos();
+    h.signature += (h.signature.empty() ? "" : " ") + tokens + std::string(name);
   }
   return h;
 }

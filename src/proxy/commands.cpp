@@ -51,8 +51,14 @@ void CommandInterceptor::attach(ProxyPort& port) {
 void CommandInterceptor::client_initialize(std::string_view p) {
   if (inner_) inner_->client_initialize(p);
 }
+void CommandInterceptor::before_document_notification(const Message& m) {
+  if (inner_) inner_->before_document_notification(m);
+}
 void CommandInterceptor::document_notification(const Message& m) {
   if (inner_) inner_->document_notification(m);
+}
+void CommandInterceptor::client_notification(const Message& m) {
+  if (inner_) inner_->client_notification(m);
 }
 bool CommandInterceptor::server_notification(const Message& m) { return inner_ && inner_->server_notification(m); }
 bool CommandInterceptor::server_reply(const Message& m, const std::string& method) {

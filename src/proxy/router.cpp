@@ -47,8 +47,17 @@ std::chrono::milliseconds Router::backoff(int n) {
 Id Router::next_own_id() { return protocol::own_id(next_own_++); }
 
 void Router::to_server(std::string body) {
-  if (phase_ == Phase::running) io_.send_to_server(std::move(body));
+  if (phase_ == Phase::running && paused_ == 0) io_.send_to_server(std::move(body));
   else queue_.push_back(std::move(body));
+}
+
+void Router::resume_server() {
+  if (paused_ == 0) return;  // a resume for a pause that a server restart already cleared
+  if (--paused_ > 0 || phase_ != Phase::running) return;
+  while (!queue_.empty() && paused_ == 0) {
+    io_.send_to_server(std::move(queue_.front()));
+    queue_.pop_front();
+  }
 }
 
 void Router::apply_document(const Message& m) {
@@ -133,8 +142,14 @@ void Router::from_client(Message m) {
         return;
       }
       if (is_doc && interceptor_) {
+        interceptor_->before_document_notification(m);
         to_server(m.raw());
         interceptor_->document_notification(m);
+        return;
+      }
+      if (interceptor_) {
+        to_server(m.raw());
+        interceptor_->client_notification(m);
         return;
       }
       to_server(std::move(m).take_raw());
@@ -275,6 +290,7 @@ void Router::finish_replay() {
 
 bool Router::server_exited(const std::string& why, Clock::time_point now) {
   phase_ = Phase::starting;
+  paused_ = 0;
   own_pending_.clear();
   if (interceptor_) interceptor_->server_exited();
   for (auto& [key, _] : server_pending_) stale_server_requests_.insert(key);

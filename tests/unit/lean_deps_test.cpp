@@ -122,3 +122,13 @@ TEST_CASE("keys cover every component and explain differences") {
   s2.client_flags = "";
   CHECK(cache::differing_components(k, cache::derive_key(s2, d)) == std::vector<std::string>{"client_flags"});
 }
+
+TEST_CASE("header signatures ignore whitespace and comments, not syntax") {
+  auto a = lean::parse_header("import Demo.B\nimport Std\n#eval 1");
+  auto b = lean::parse_header("import Demo.B import Std -- same\n#eval 1");
+  auto c = lean::parse_header("public import Demo.B\nimport Std\n#eval 1");
+  CHECK(a.signature == "import Demo.B import Std");
+  CHECK(a.signature == b.signature);
+  CHECK(a.signature != c.signature);
+  CHECK(lean::parse_header("module\nprelude\nimport all X").signature == "module prelude import all X");
+}

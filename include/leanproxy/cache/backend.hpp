@@ -5,6 +5,7 @@
 // identity refresh is always complete before the lookups posted after it.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -43,7 +44,12 @@ struct DocAnswer {
   bool cacheable = false;
   std::string reason;  ///< why not cacheable
   Key key;
-  std::string deps;  ///< dependency fingerprint digest now
+  /// What the document's worker depends on besides its text, now: the
+  /// import closure's fingerprint and the Lake configuration (Lake hands a
+  /// worker its options when it starts). Compared with the value recorded
+  /// at worker start to tell a stale worker.
+  std::string deps;
+  std::vector<std::string> modules;  ///< the import closure (for watched-file changes)
   std::optional<std::string> diagnostics;  ///< on a hit: the stored set (a JSON array)
   double elab_ms = 0;                      ///< on a hit: what it cost to compute
   double lookup_us = 0;                    ///< key + lookup time
@@ -76,10 +82,16 @@ class Backend {
   void get_answer(std::string doc_key, std::string method, std::string position,
                   std::function<void(std::optional<std::string>)> done);
   void put_answer(std::string doc_key, std::string method, std::string position, std::string result);
+  /// Module names of changed files (sources through LEAN_SRC_PATH, `.ilean`
+  /// / `.olean` through LEAN_PATH), as the watchdog maps them.
+  void modules_of(std::vector<std::string> paths, std::function<void(std::vector<std::string>)> done);
   /// Runs `work(store)` on the worker and hands its result to `done` on the loop.
   void with_store_reply(std::function<std::string(Store&)> work, std::function<void(std::string)> done);
 
   StoreMode mode() const { return mode_; }
+  /// True when a query posted now would run at once (identity known, no
+  /// backlog): only then is it worth holding the server's input for it.
+  bool ready() const { return identity_ready_ && queued_ == 0; }
 
  private:
   void run();
@@ -98,6 +110,8 @@ class Backend {
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
+  std::atomic<bool> identity_ready_{false};
+  std::atomic<int> queued_{0};  ///< tasks submitted and not finished
   std::thread worker_;
 };
 

@@ -40,7 +40,9 @@ class CacheInterceptor final : public proxy::Interceptor {
 
   void client_initialize(std::string_view params) override;
   bool client_request(const protocol::Message& m) override;
+  void before_document_notification(const protocol::Message& m) override;
   void document_notification(const protocol::Message& m) override;
+  void client_notification(const protocol::Message& m) override;
   bool server_notification(const protocol::Message& m) override;
   bool server_reply(const protocol::Message& m, const std::string& method) override;
   void server_started(std::uint64_t generation) override;
@@ -71,13 +73,16 @@ class CacheInterceptor final : public proxy::Interceptor {
     bool fatal = false, build_output = false, stale_note = false;
     std::chrono::steady_clock::time_point started;
     bool finished = false;
+    bool forwarding = false;  ///< after a hit, the server's own publishes go to the editor again
     std::optional<bool> finish_ok;      ///< set when the own wait replied before the lookup
     std::vector<std::string> held_waits;  ///< client waitForDiagnostics replies held until verified
   };
   struct Doc {
     std::string uri;
-    std::string header;  ///< text of the header, to notice header edits (worker restarts)
+    std::string header;  ///< the header's syntax (lean::Header::signature): a change restarts the worker
+    std::int64_t worker_version = -1;  ///< the version that started the current worker
     std::string worker_deps;
+    std::vector<std::string> worker_modules;  ///< its import closure
     bool worker_deps_known = false;
     bool stale = false;  ///< neither serve nor store until the document is restarted
     Version v;
@@ -96,6 +101,7 @@ class CacheInterceptor final : public proxy::Interceptor {
   void flush_held(Version& v);
   std::string final_diagnostics(const Version& v) const;
   void note_publish(Version& v, std::string_view params);
+  void mark_dependents_stale(const std::vector<std::string>& modules);
   void skip(const std::string& reason) { ++stats_.skipped[reason]; }
 
   Backend& backend_;
@@ -105,6 +111,7 @@ class CacheInterceptor final : public proxy::Interceptor {
   std::unordered_map<std::string, std::pair<std::string, std::int64_t>> client_waits_;  ///< id key → (uri, version)
   std::unordered_map<std::string, AnswerRequest> answer_requests_;                     ///< id key → what to store
   bool incremental_ = false;
+  bool pause_next_ = false;  ///< the server's input is held for the next query
   CacheStats stats_;
 };
 

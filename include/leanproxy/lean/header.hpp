@@ -15,6 +15,10 @@ struct Header {
   bool prelude = false;
   std::vector<std::string> imports;  ///< module names, e.g. "Mathlib.Data.Nat", in order
   std::size_t end = 0;               ///< byte offset just after the header's last token
+  /// The header's tokens joined by single spaces: equal signatures mean the
+  /// same header syntax (Lean restarts a worker only when that changes, not
+  /// for whitespace or comments).
+  std::string signature;
 };
 
 /// Parses the header of `text`. Modifiers `public`, `meta`, `private`, `all`

@@ -23,6 +23,11 @@ class ProxyPort {
   virtual void request_server(std::string_view method, std::string_view params,
                               std::function<void(const protocol::Message&)> on_reply) = 0;
   virtual const document::DocumentStore& documents() const = 0;
+  /// Holds everything bound for the server until resume_server() (counted:
+  /// each pause needs its resume). Used to send a cache hit before the
+  /// server's work on the same version competes for the CPU.
+  virtual void pause_server() = 0;
+  virtual void resume_server() = 0;
   /// Sends a client request the interceptor held back on to the server, as if
   /// it had just arrived (its reply then goes to the client as usual).
   virtual void forward_request(protocol::Message m) = 0;
@@ -37,9 +42,15 @@ class Interceptor {
   virtual void client_initialize(std::string_view params) { (void)params; }
   /// A client request; true when the interceptor answered it itself.
   virtual bool client_request(const protocol::Message& m) { (void)m; return false; }
+  /// A didOpen / didChange / didClose the store applied, before it is passed
+  /// on towards the server (the interceptor may pause_server() here).
+  virtual void before_document_notification(const protocol::Message& m) { (void)m; }
   /// A didOpen / didChange / didClose, after the store applied it and it was
   /// passed on towards the server.
   virtual void document_notification(const protocol::Message& m) { (void)m; }
+  /// Any other client notification (didSave, didChangeWatchedFiles, …),
+  /// after it was passed on towards the server.
+  virtual void client_notification(const protocol::Message& m) { (void)m; }
   /// A server notification; true to keep it from the client.
   virtual bool server_notification(const protocol::Message& m) { (void)m; return false; }
   /// The server's reply to a client request of `method`; true to hold it

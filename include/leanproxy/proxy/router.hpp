@@ -90,6 +90,8 @@ class Router final : public ProxyPort {
                       std::function<void(const protocol::Message&)> on_reply) override;
   const document::DocumentStore& documents() const override { return docs_; }
   void forward_request(protocol::Message m) override;
+  void pause_server() override { ++paused_; }
+  void resume_server() override;
   const RouterStats& stats() const { return stats_; }
   /// Backoff before restart number `n` (1-based): 0, 100 ms, 200 ms, 400 ms … 5 s.
   static std::chrono::milliseconds backoff(int n);
@@ -133,7 +135,8 @@ class Router final : public ProxyPort {
   std::unordered_map<std::string, std::function<void(const protocol::Message&)>> own_pending_;
   Interceptor* interceptor_;
   std::set<std::string> registrations_;  ///< registration ids the client holds
-  std::deque<std::string> queue_;        ///< client → server while not running
+  std::deque<std::string> queue_;        ///< client → server while not running or paused
+  int paused_ = 0;                       ///< outstanding pause_server() calls
   std::deque<Clock::time_point> crash_times_;
   std::uint64_t next_own_ = 1;
   RouterStats stats_;
