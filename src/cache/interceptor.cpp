@@ -410,9 +410,14 @@ void CacheInterceptor::on_finished(const std::string& uri, std::int64_t version,
   const document::Document* doc = port_->documents().find(uri);
   backend_.store({{uri, version, doc->text, doc->dependency_build_mode.value_or("always"), false},
                   v.answer->key.digest, d.worker_deps, final, elab_ms},
-                 [this](StoreOutcome o) {
-                   if (o == StoreOutcome::stored) ++stats_.stores;
-                   else skip(outcome_name(o));
+                 [this, uri, version](StoreOutcome o) {
+                   if (o != StoreOutcome::stored) {
+                     skip(outcome_name(o));
+                     return;
+                   }
+                   ++stats_.stores;
+                   auto it = docs_.find(uri);
+                   if (it != docs_.end() && it->second.v.number == version) it->second.v.stored = true;
                  });
 }
 
@@ -502,6 +507,7 @@ std::string CacheInterceptor::explain(const std::string& uri) const {
                 : v.lookup == Lookup::miss ? "miss"
                                            : "pending";
   j["worker_imports_stale"] = d.stale;
+  j["stored_since"] = v.stored;
   if (v.answer) {
     j["cacheable"] = v.answer->cacheable;
     if (!v.answer->cacheable) j["reason"] = v.answer->reason;
@@ -536,6 +542,7 @@ std::string CacheInterceptor::explain_with_last(const std::string& now_text, con
   else if (j.value("lookup", std::string()) == "hit") verdict = "hit: served from the cache";
   else if (j.value("lookup", std::string()).rfind("bypassed", 0) == 0) verdict = "not looked up: Restart File refreshes";
   else if (j.value("lookup", std::string()) == "pending") verdict = "the lookup is still running";
+  else if (j.value("stored_since", false)) verdict = "miss: this content was not cached yet; its result has been stored since, so the next open hits";
   else if (!last.is_object()) verdict = "miss: nothing was stored for this file yet";
   else if (differs.empty()) verdict = "miss: the last stored entry has this very key but is gone (expired, evicted or cleared)";
   else {

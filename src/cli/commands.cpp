@@ -1,7 +1,9 @@
 // CLI over the control socket, with a readable stats table.
 #include "leanproxy/cli/commands.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -71,13 +73,19 @@ std::string format_stats(const std::string& text) {
 
 int run_command(const proxy::Options& o) {
   const auto& cmd = o.command;
-  std::string control_cmd;
+  std::string control_cmd, args = "{}";
   if (cmd == std::vector<std::string>{"status"}) control_cmd = "status";
   else if (cmd == std::vector<std::string>{"stats"}) control_cmd = "stats";
   else if (cmd == std::vector<std::string>{"daemon", "stop"}) control_cmd = "stop";
   else if (cmd == std::vector<std::string>{"cache", "clear"}) control_cmd = "cache.clear";
+  else if (cmd == std::vector<std::string>{"cache", "enable"}) control_cmd = "cache.enable";
+  else if (cmd == std::vector<std::string>{"cache", "disable"}) control_cmd = "cache.disable";
+  else if (cmd.size() == 3 && cmd[0] == "cache" && cmd[1] == "explain") {
+    control_cmd = "cache.explain";
+    args = json{{"uri", "file://" + std::filesystem::absolute(cmd[2]).lexically_normal().string()}}.dump();
+  }
   std::string error;
-  auto reply = daemon::control(control_cmd, error, false, o);
+  auto reply = daemon::control(control_cmd, error, false, o, args);
   if (!reply) {
     if (control_cmd == "stop" || control_cmd == "status") {
       std::cout << "lean-lsp-proxy: no daemon is running\n";
@@ -104,6 +112,23 @@ int run_command(const proxy::Options& o) {
     std::cout << "daemon stopped\n";
   } else if (control_cmd == "cache.clear") {
     std::cout << "cleared " << j.value("cleared", 0) << " cache entries\n";
+  } else if (control_cmd == "cache.enable" || control_cmd == "cache.disable") {
+    std::cout << "cache " << (j.value("enabled", false) ? "enabled" : "disabled") << " for every session\n";
+  } else if (control_cmd == "cache.explain") {
+    const json e = j.value("explain", json::object());
+    if (o.json) {
+      std::cout << e.dump(2) << "\n";
+    } else {
+      std::cout << e.value("uri", std::string()) << " (version " << e.value("version", 0) << ")\n"
+                << "  " << e.value("verdict", std::string("?")) << "\n";
+      if (e.contains("components"))
+        for (auto& [name, digest] : e["components"].items()) {
+          bool differs = e.contains("differs_from_last_stored") &&
+                         std::find(e["differs_from_last_stored"].begin(), e["differs_from_last_stored"].end(), name) !=
+                             e["differs_from_last_stored"].end();
+          std::cout << "  " << (differs ? "* " : "  ") << name << " " << digest.get<std::string>().substr(0, 16) << "\n";
+        }
+    }
   }
   return 0;
 }

@@ -124,11 +124,11 @@ int connect_or_start(const proxy::Options& o, std::string& error, bool start) {
 }
 
 std::optional<std::string> control(const std::string& command, std::string& error, bool start,
-                                   const proxy::Options& cache_options) {
+                                   const proxy::Options& cache_options, const std::string& args_json) {
   int fd = connect_or_start(cache_options, error, start);
   if (fd < 0) return std::nullopt;
   std::optional<std::string> reply;
-  if (write_frame(fd, encode_control_hello(command))) reply = read_frame(fd, 30000, error);
+  if (write_frame(fd, encode_control_hello(command, args_json))) reply = read_frame(fd, 30000, error);
   else error = "cannot talk to the daemon";
   ::close(fd);
   return reply;

@@ -161,6 +161,7 @@ class Daemon {
     });
     std::string error;
     idle_timer_.reset();
+    if (!cache_enabled_) session->set_cache_enabled(false);
     if (!session->start(error)) {
       log::error("daemon: session " + std::to_string(id) + ": " + error);
       // The client sees the connection close; it reports the failure itself.
@@ -189,6 +190,19 @@ class Daemon {
       reply_and_close(fd, true, {});
       stop();
       return;
+    } else if (h.command == "cache.enable" || h.command == "cache.disable") {
+      cache_enabled_ = h.command == "cache.enable";
+      for (auto& [_, s] : sessions_) s->set_cache_enabled(cache_enabled_);
+      reply["enabled"] = cache_enabled_;
+      log::info(std::string("daemon: cache ") + (cache_enabled_ ? "enabled" : "disabled") + " by command");
+    } else if (h.command == "cache.explain") {
+      json args = json::parse(h.args.empty() ? "{}" : h.args, nullptr, false);
+      std::string uri = args.is_object() ? args.value("uri", std::string()) : std::string();
+      std::optional<std::string> found;
+      for (auto& [_, s] : sessions_)
+        if ((found = s->explain(uri))) break;
+      if (found) reply["explain"] = json::parse(*found, nullptr, false);
+      else reply = {{"ok", false}, {"error", uri + " is not open in any session of this daemon"}};
     } else if (h.command == "cache.clear") {
       if (!store_) {
         reply = {{"ok", false}, {"error", "the daemon runs without a cache"}};
@@ -285,6 +299,7 @@ class Daemon {
   std::uint64_t next_session_ = 1, total_sessions_ = 0;
   std::unique_ptr<io::EventLoop::Timer> idle_timer_, force_timer_;
   bool stopping_ = false;
+  bool cache_enabled_ = true;  ///< `cache enable|disable`: applies to every session, and to new ones
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

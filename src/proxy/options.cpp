@@ -58,7 +58,8 @@ Usage:
   lean-lsp-proxy daemon stop
   lean-lsp-proxy status                                daemon up? pid, socket, sessions
   lean-lsp-proxy stats [--json]                        cache and proxy statistics
-  lean-lsp-proxy cache clear
+  lean-lsp-proxy cache clear | enable | disable
+  lean-lsp-proxy cache explain FILE                    why FILE's last lookup hit or missed
 
 Runs between an editor (stdin/stdout) and a Lean language server. Without a
 server command it runs what vscode-lean4 runs: `lake serve` when the working
@@ -224,12 +225,13 @@ ParseResult parse_options(int argc, const char* const* argv) {
     }
   }
   static const std::vector<std::vector<std::string>> known = {
-      {"daemon"}, {"daemon", "stop"}, {"status"}, {"stats"}, {"cache", "clear"}};
-  if (!o.command.empty() && std::find(known.begin(), known.end(), o.command) == known.end()) {
+      {"daemon"}, {"daemon", "stop"}, {"status"}, {"stats"}, {"cache", "clear"}, {"cache", "enable"}, {"cache", "disable"}};
+  bool explain = o.command.size() == 3 && o.command[0] == "cache" && o.command[1] == "explain";
+  if (!o.command.empty() && !explain && std::find(known.begin(), known.end(), o.command) == known.end()) {
     std::string words;
     for (auto& w : o.command) words += (words.empty() ? "" : " ") + w;
-    r.error = "unknown command '" + words + "' (commands: daemon, daemon stop, status, stats, cache clear; "
-              "put a server command after --)";
+    r.error = "unknown command '" + words + "' (commands: daemon, daemon stop, status, stats, cache clear, "
+              "cache enable, cache disable, cache explain FILE; put a server command after --)";
   }
   if (const char* env = std::getenv("LEAN_LSP_PROXY_NO_DAEMON"); env && std::string_view(env) == "1") o.no_daemon = true;
   return r;

@@ -287,6 +287,18 @@ std::string Session::stats_json() const {
          ",\"cache\":" + (impl_->interceptor_ ? impl_->interceptor_->stats().to_json() : std::string("null")) + "}";
 }
 
+void Session::set_cache_enabled(bool on) {
+  if (impl_->interceptor_) impl_->interceptor_->set_enabled(on);
+}
+
+std::optional<std::string> Session::explain(const std::string& uri) const {
+  if (!impl_->interceptor_) return std::nullopt;
+  std::string now = impl_->interceptor_->explain(uri);
+  if (now.find("\"open\":false") != std::string::npos) return std::nullopt;
+  std::string last = impl_->config_.store ? impl_->config_.store->get_meta("last-key:" + uri).value_or("null") : "null";
+  return cache::CacheInterceptor::explain_with_last(now, last);
+}
+
 int run_stdio_session(const Options& options) {
   // A client or server that vanishes must surface as EPIPE, not kill us.
   std::signal(SIGPIPE, SIG_IGN);

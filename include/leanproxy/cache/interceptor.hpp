@@ -74,6 +74,7 @@ class CacheInterceptor final : public proxy::Interceptor {
     std::chrono::steady_clock::time_point started;
     bool finished = false;
     bool forwarding = false;  ///< after a hit, the server's own publishes go to the editor again
+    bool stored = false;      ///< its result was stored after the lookup missed
     std::optional<bool> finish_ok;      ///< set when the own wait replied before the lookup
     std::vector<std::string> held_waits;  ///< client waitForDiagnostics replies held until verified
   };

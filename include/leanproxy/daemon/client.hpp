@@ -23,6 +23,6 @@ std::optional<int> run_via_daemon(const proxy::Options& options, std::string& er
 /// One control request ("status", "stats", "stop", "cache.clear"); the
 /// daemon's reply JSON, or nullopt with `error` set (no daemon is running).
 std::optional<std::string> control(const std::string& command, std::string& error, bool start = false,
-                                   const proxy::Options& cache_options = {});
+                                   const proxy::Options& cache_options = {}, const std::string& args_json = "{}");
 
 }  // namespace leanproxy::daemon

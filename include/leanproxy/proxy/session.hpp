@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,11 @@ class Session {
   void stop();
   /// This session's part of the stats: {"proxy": {...}, "cache": {...}|null}.
   std::string stats_json() const;
+  /// Turns this session's cache on or off (no-op without a cache).
+  void set_cache_enabled(bool on);
+  /// leanProxy.cache.explain for `uri` in this session, or nullopt when the
+  /// document is not open here.
+  std::optional<std::string> explain(const std::string& uri) const;
 
   struct Impl;
 
