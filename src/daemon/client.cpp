@@ -140,7 +140,7 @@ std::optional<int> run_via_daemon(const proxy::Options& o, std::string& error) {
   if (fd < 0) return std::nullopt;
   std::string rest;
   std::optional<std::string> reply;
-  if (write_frame(fd, encode_session_hello(o, config.argv, config.cwd, current_env())))
+  if (write_frame(fd, encode_session_hello(config.options, config.argv, config.cwd, current_env())))
     reply = read_frame(fd, 30000, error, &rest);
   if (!reply) {
     ::close(fd);

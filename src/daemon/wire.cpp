@@ -17,7 +17,8 @@ std::string encode_session_hello(const proxy::Options& o, const std::vector<std:
   json opts = {{"max_message_size", o.max_message_size},
                {"max_restarts", o.max_restarts},
                {"restart_window_s", o.restart_window_s},
-               {"cache", o.cache == proxy::Options::CacheMode::off ? "off" : "on"}};
+               {"cache", o.cache == proxy::Options::CacheMode::off ? "off" : "on"},
+               {"advertise_commands", o.advertise_commands}};
   if (o.trace_dir) opts["trace_dir"] = *o.trace_dir;
   json j = {{"lean-lsp-proxy", wire_version}, {"kind", "session"}, {"argv", argv},
             {"cwd", cwd}, {"env", env}, {"options", opts}};
@@ -62,6 +63,7 @@ std::optional<Hello> decode_hello(const std::string& body, std::string& error) {
     h.options.restart_window_s = o.value("restart_window_s", h.options.restart_window_s);
     if (o.value("cache", std::string("on")) == "off") h.options.cache = proxy::Options::CacheMode::off;
     if (o.contains("trace_dir")) h.options.trace_dir = o["trace_dir"].get<std::string>();
+    h.options.advertise_commands = o.value("advertise_commands", false);
     if (h.argv.empty()) {
       error = "session hello without a server command";
       return std::nullopt;

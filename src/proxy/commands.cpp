@@ -1,6 +1,8 @@
 // leanProxy.* commands: stats, cache toggle / clear / explain.
 #include "leanproxy/proxy/commands.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "leanproxy/cache/backend.hpp"
 #include "leanproxy/cache/interceptor.hpp"
 #include "leanproxy/protocol/json_scan.hpp"
@@ -41,8 +43,8 @@ const std::vector<std::string>& CommandInterceptor::command_ids() {
 }
 
 CommandInterceptor::CommandInterceptor(Interceptor* inner, cache::CacheInterceptor* cache, cache::Backend* backend,
-                                       std::function<std::string()> proxy_stats)
-    : inner_(inner), cache_(cache), backend_(backend), proxy_stats_(std::move(proxy_stats)) {}
+                                       std::function<std::string()> proxy_stats, bool advertise)
+    : inner_(inner), cache_(cache), backend_(backend), proxy_stats_(std::move(proxy_stats)), advertise_(advertise) {}
 
 void CommandInterceptor::attach(ProxyPort& port) {
   Interceptor::attach(port);
@@ -62,6 +64,18 @@ void CommandInterceptor::client_notification(const Message& m) {
 }
 bool CommandInterceptor::server_notification(const Message& m) { return inner_ && inner_->server_notification(m); }
 bool CommandInterceptor::server_reply(const Message& m, const std::string& method) {
+  if (advertise_ && method == "initialize" && !m.is_error()) {
+    // --advertise-commands: add ours to executeCommandProvider (keeping the server's).
+    auto j = nlohmann::json::parse(m.raw(), nullptr, false);
+    if (j.is_object() && j["result"].is_object()) {
+      auto& provider = j["result"]["capabilities"]["executeCommandProvider"];
+      if (!provider.is_object()) provider = nlohmann::json::object();
+      if (!provider["commands"].is_array()) provider["commands"] = nlohmann::json::array();
+      for (const auto& id : command_ids()) provider["commands"].push_back(id);
+      port_->to_client(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      return true;
+    }
+  }
   return inner_ && inner_->server_reply(m, method);
 }
 void CommandInterceptor::server_started(std::uint64_t g) {

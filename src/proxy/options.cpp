@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 namespace leanproxy::proxy {
@@ -71,6 +73,9 @@ every editor window; when the daemon cannot be reached the proxy runs
 in-process and says so in its log.
 
 Options:
+  --advertise-commands       list the leanProxy.* commands in executeCommandProvider
+                             (off: VS Code registers advertised ids globally and
+                             vscode-lean4 runs one client per folder)
   --no-daemon                run in this process (also LEAN_LSP_PROXY_NO_DAEMON=1)
   --idle-timeout DURATION    daemon: exit after this long without sessions (30m)
   --root DIR                 working directory of the server (default: current)
@@ -122,9 +127,12 @@ ParseResult parse_options(int argc, const char* const* argv) {
     }
     auto value = [&]() -> const char* { return has_inline ? inline_value.c_str() : need(i, a); };
 
+    if (a.rfind("--", 0) == 0 && a.size() > 2) o.given.insert(std::string(a));
     if (a == "--") {
       for (int k = i + 1; k < argc; ++k) o.server_command.emplace_back(argv[k]);
       break;
+    } else if (a == "--advertise-commands") {
+      o.advertise_commands = true;
     } else if (a == "--no-daemon") {
       o.no_daemon = true;
     } else if (a == "--foreground") {
@@ -235,6 +243,47 @@ ParseResult parse_options(int argc, const char* const* argv) {
   }
   if (const char* env = std::getenv("LEAN_LSP_PROXY_NO_DAEMON"); env && std::string_view(env) == "1") o.no_daemon = true;
   return r;
+}
+
+std::string apply_settings_file(const std::string& dir, Options& o) {
+  std::string path = dir + "/.lean-lsp-proxy.json";
+  std::ifstream f(path);
+  if (!f) return {};
+  nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+  if (!j.is_object()) return path + ": not a JSON object; ignored";
+  std::string problems;
+  auto bad = [&](const std::string& what) { problems += (problems.empty() ? path + ": " : "; ") + what; };
+  for (auto& [key, v] : j.items()) {
+    if (key == "cache") {
+      if (o.given.count("--cache")) continue;
+      std::string m = v.is_string() ? v.get<std::string>() : v.is_boolean() ? (v.get<bool>() ? "on" : "off") : "";
+      if (m == "on") o.cache = Options::CacheMode::on;
+      else if (m == "off") o.cache = Options::CacheMode::off;
+      else if (m == "readonly") o.cache = Options::CacheMode::readonly;
+      else bad("\"cache\" must be \"on\", \"off\" or \"readonly\"");
+    } else if (key == "maxRestarts") {
+      if (o.given.count("--max-restarts")) continue;
+      if (v.is_number_integer() && v.get<int>() >= 0) o.max_restarts = v.get<int>();
+      else bad("\"maxRestarts\" must be a non-negative integer");
+    } else if (key == "restartWindowSeconds") {
+      if (o.given.count("--restart-window")) continue;
+      if (v.is_number() && v.get<double>() > 0) o.restart_window_s = v.get<double>();
+      else bad("\"restartWindowSeconds\" must be a positive number");
+    } else if (key == "maxMessageSize") {
+      if (o.given.count("--max-message-size")) continue;
+      if (v.is_number_unsigned() && v.get<std::uint64_t>() > 0) o.max_message_size = v.get<std::size_t>();
+      else bad("\"maxMessageSize\" must be a positive number of bytes");
+    } else if (key == "traceDir") {
+      if (o.given.count("--trace-dir")) continue;
+      if (v.is_string()) o.trace_dir = v.get<std::string>();
+      else bad("\"traceDir\" must be a string");
+    } else if (key == "$schema" || key == "comment") {
+      continue;
+    } else {
+      bad("unknown key \"" + key + "\" (known: cache, maxRestarts, restartWindowSeconds, maxMessageSize, traceDir)");
+    }
+  }
+  return problems;
 }
 
 std::vector<std::string> default_server_command(const std::string& dir) {

@@ -41,6 +41,9 @@ SessionConfig session_config(const Options& o) {
   c.options = o;
   c.cwd = o.root ? std::filesystem::absolute(*o.root).string() : std::filesystem::current_path().string();
   c.argv = o.server_command.empty() ? default_server_command(c.cwd) : o.server_command;
+  // The workspace's own settings (.lean-lsp-proxy.json), under the command line.
+  std::string problems = apply_settings_file(c.cwd, c.options);
+  if (!problems.empty()) log::warn(problems);
   return c;
 }
 
@@ -69,7 +72,8 @@ struct Session::Impl final : RouterIo {
         config_(std::move(config)),
         on_done_(std::move(on_done)),
         interceptor_(make_cache()),
-        commands_(interceptor_.get(), interceptor_.get(), backend_.get(), [this] { return proxy_stats(); }),
+        commands_(interceptor_.get(), interceptor_.get(), backend_.get(), [this] { return proxy_stats(); },
+                  config_.options.advertise_commands),
         router_(*this,
                 Router::RestartPolicy{config_.options.max_restarts,
                                       std::chrono::milliseconds(static_cast<long>(config_.options.restart_window_s * 1000))},
@@ -304,7 +308,7 @@ int run_stdio_session(const Options& options) {
   std::signal(SIGPIPE, SIG_IGN);
   if (!proc::become_subreaper()) log::warn("could not become a child subreaper; orphaned server processes may escape");
   SessionConfig config = session_config(options);
-  if (is_lean_server(config.argv)) config.store = open_cache(options, config.cache_notice);
+  if (is_lean_server(config.argv)) config.store = open_cache(config.options, config.cache_notice);
   io::EventLoop loop;
   int exit_code = 1;
   int in = ::fcntl(0, F_DUPFD_CLOEXEC, 3), out = ::fcntl(1, F_DUPFD_CLOEXEC, 3);

@@ -56,3 +56,22 @@ TEST_CASE("help mentions every option") {
                     "--restart-window", "--help", "--version"})
     CHECK(u.find(flag) != std::string::npos);
 }
+
+TEST_CASE("the workspace settings file applies under the command line") {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("llp-settings-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / ".lean-lsp-proxy.json") << R"({"cache": "off", "maxRestarts": 2, "bogus": 1})";
+  auto r = parse({"--max-restarts", "7"});
+  REQUIRE(r.error.empty());
+  auto problems = apply_settings_file(dir.string(), r.options);
+  CHECK(r.options.cache == Options::CacheMode::off);  // from the file
+  CHECK(r.options.max_restarts == 7);                  // the command line wins
+  CHECK(problems.find("unknown key \"bogus\"") != std::string::npos);
+  std::ofstream(dir / ".lean-lsp-proxy.json") << "not json";
+  Options o;
+  CHECK(apply_settings_file(dir.string(), o).find("not a JSON object") != std::string::npos);
+  CHECK(o.cache == Options::CacheMode::on);
+  fs::remove_all(dir);
+  CHECK(apply_settings_file(dir.string(), o).empty());  // no file: nothing to say
+}

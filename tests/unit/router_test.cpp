@@ -6,6 +6,7 @@
 
 #include "leanproxy/protocol/json_scan.hpp"
 #include "leanproxy/protocol/id_map.hpp"
+#include "leanproxy/proxy/commands.hpp"
 #include "leanproxy/proxy/router.hpp"
 
 using namespace leanproxy;
@@ -268,4 +269,29 @@ TEST_CASE_FIXTURE(Fixture, "client ids in the proxy's own namespace are escaped 
   io.clear();
   router.server_exited("x");
   CHECK(Message::parse(io.to_client[0]).id()->raw() == "\"llp:1\"");
+}
+
+TEST_CASE("commands are answered by the proxy and can be advertised") {
+  FakeIo io;
+  proxy::CommandInterceptor commands(nullptr, nullptr, nullptr, [] { return std::string("{\"sessions\":1}"); }, true);
+  Router router(io, Router::RestartPolicy{}, &commands);
+  router.server_started();
+  router.from_client(Message::parse(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}})"));
+  router.from_server(Message::parse(R"({"jsonrpc":"2.0","id":1,"result":{"capabilities":{"hoverProvider":true}}})"));
+  REQUIRE(io.to_client.size() == 1);
+  auto commands_list = json::path(io.to_client[0], {"result", "capabilities", "executeCommandProvider", "commands"});
+  REQUIRE(commands_list);
+  CHECK(commands_list->find("leanProxy.stats") != std::string_view::npos);
+  CHECK(json::path(io.to_client[0], {"result", "capabilities", "hoverProvider"}));
+  io.clear();
+  router.from_client(Message::parse(
+      R"({"jsonrpc":"2.0","id":2,"method":"workspace/executeCommand","params":{"command":"leanProxy.stats"}})"));
+  router.from_client(Message::parse(
+      R"({"jsonrpc":"2.0","id":3,"method":"workspace/executeCommand","params":{"command":"leanProxy.cache.toggle","arguments":[{"on":1}]}})"));
+  router.from_client(Message::parse(
+      R"({"jsonrpc":"2.0","id":4,"method":"workspace/executeCommand","params":{"command":"other.command"}})"));
+  CHECK(io.to_server.size() == 1);  // only the foreign command goes to the server
+  REQUIRE(io.to_client.size() == 2);
+  CHECK(*json::path(io.to_client[0], {"result", "schema"}) == "1");
+  CHECK(*json::path(io.to_client[1], {"error", "code"}) == "-32602");
 }

@@ -25,7 +25,7 @@ class CommandInterceptor final : public Interceptor {
   /// `cache` and `backend` may be null (cache off). `proxy_stats` returns the
   /// "proxy" object of the stats schema.
   CommandInterceptor(Interceptor* inner, cache::CacheInterceptor* cache, cache::Backend* backend,
-                     std::function<std::string()> proxy_stats);
+                     std::function<std::string()> proxy_stats, bool advertise = false);
 
   void attach(ProxyPort& port) override;
   void client_initialize(std::string_view params) override;
@@ -51,6 +51,7 @@ class CommandInterceptor final : public Interceptor {
   cache::CacheInterceptor* cache_;
   cache::Backend* backend_;
   std::function<std::string()> proxy_stats_;
+  bool advertise_;
 };
 
 }  // namespace leanproxy::proxy

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ struct Options {
   bool detached = false;    ///< daemon --detached (internal: started by a client)
   long long idle_timeout_s = 30 * 60;
   bool json = false;        ///< stats --json
+  bool advertise_commands = false;  ///< list leanProxy.* in executeCommandProvider
+  std::set<std::string> given;      ///< flags set on the command line (they beat the settings file)
   bool help = false;
   bool version = false;
 };
@@ -44,6 +47,12 @@ ParseResult parse_options(int argc, const char* const* argv);
 
 /// The --help text.
 std::string usage();
+
+/// Applies `<dir>/.lean-lsp-proxy.json` (the per-workspace settings file) to
+/// `options`, except where a flag was given on the command line. Returns a
+/// description of problems (unknown keys, bad values) for the log; a missing
+/// file is not a problem.
+std::string apply_settings_file(const std::string& dir, Options& options);
 
 /// What vscode-lean4 would run in `dir` when no command is given: `lake serve`
 /// when the directory has lakefile.lean / lakefile.toml, else `lean --server`.
