@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "leanproxy/cli/check.hpp"
 #include "leanproxy/cli/commands.hpp"
 #include "leanproxy/daemon/client.hpp"
 #include "leanproxy/daemon/daemon.hpp"
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
       d.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
       return daemon::run_daemon(d);
     }
+    if (o.command[0] == "check")
+      return cli::run_check(o, std::vector<std::string>(o.command.begin() + 1, o.command.end()));
     return cli::run_command(o);
   }
 

@@ -58,6 +58,8 @@ Usage:
   lean-lsp-proxy [options] [-- <server command...>]   run as an editor's server
   lean-lsp-proxy daemon [--foreground] [--idle-timeout D] [cache options]
   lean-lsp-proxy daemon stop
+  lean-lsp-proxy check [--json] FILE... | -            proof-check files (Lean-style output;
+                                                       exit 1 when any is not ok)
   lean-lsp-proxy status                                daemon up? pid, socket, sessions
   lean-lsp-proxy stats [--json]                        cache and proxy statistics
   lean-lsp-proxy cache clear | enable | disable
@@ -235,11 +237,12 @@ ParseResult parse_options(int argc, const char* const* argv) {
   static const std::vector<std::vector<std::string>> known = {
       {"daemon"}, {"daemon", "stop"}, {"status"}, {"stats"}, {"cache", "clear"}, {"cache", "enable"}, {"cache", "disable"}};
   bool explain = o.command.size() == 3 && o.command[0] == "cache" && o.command[1] == "explain";
-  if (!o.command.empty() && !explain && std::find(known.begin(), known.end(), o.command) == known.end()) {
+  bool check = !o.command.empty() && o.command[0] == "check";
+  if (!o.command.empty() && !explain && !check && std::find(known.begin(), known.end(), o.command) == known.end()) {
     std::string words;
     for (auto& w : o.command) words += (words.empty() ? "" : " ") + w;
-    r.error = "unknown command '" + words + "' (commands: daemon, daemon stop, status, stats, cache clear, "
-              "cache enable, cache disable, cache explain FILE; put a server command after --)";
+    r.error = "unknown command '" + words + "' (commands: check FILE..., daemon, daemon stop, status, stats, "
+              "cache clear, cache enable, cache disable, cache explain FILE; put a server command after --)";
   }
   if (const char* env = std::getenv("LEAN_LSP_PROXY_NO_DAEMON"); env && std::string_view(env) == "1") o.no_daemon = true;
   return r;
