@@ -19,12 +19,15 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm packages for the end-to-end tests (exact versions from the lock file).
-if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
-  echo "==> npm ci (tests/e2e)"
-  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
-  touch tests/e2e/node_modules
-fi
+# npm packages (exact versions from the lock files): the end-to-end tests'
+# client library, and the VS Code extension's build tools.
+for dir in tests/e2e editors/vscode; do
+  if [ ! -d $dir/node_modules ] || [ $dir/package-lock.json -nt $dir/node_modules ]; then
+    echo "==> npm ci ($dir)"
+    (cd $dir && npm ci --no-audit --no-fund --loglevel=error)
+    touch $dir/node_modules
+  fi
+done
 
 echo "==> building (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

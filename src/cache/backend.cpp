@@ -212,6 +212,7 @@ void Backend::query(DocQuery q, std::function<void(DocAnswer)> done) {
   submit([this, q = std::move(q), done = std::move(done)]() mutable {
     auto t0 = std::chrono::steady_clock::now();
     DocAnswer a = compute(q);
+    bool touch = false;
     if (a.cacheable && q.lookup && store_->mode() != StoreMode::none) {
       if (auto payload = store_->get(Table::diagnostics, a.key.digest)) {
         auto diags = json::member(*payload, "diagnostics");
@@ -219,12 +220,14 @@ void Backend::query(DocQuery q, std::function<void(DocAnswer)> done) {
         if (diags && json::type_of(*diags) == json::Type::array) {
           a.diagnostics = std::string(*diags);
           if (elab) a.elab_ms = std::strtod(std::string(*elab).c_str(), nullptr);
-          store_->touch(a.key.digest);
+          touch = true;
         }
       }
     }
     a.lookup_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    std::string key = touch ? a.key.digest : std::string();
     post_([done = std::move(done), a = std::move(a)]() mutable { done(std::move(a)); });
+    if (touch) store_->touch(key);  // LRU bookkeeping after the answer is on its way
   });
 }
 

@@ -21,7 +21,8 @@ class FileHasher {
 
   /// SHA-256 hex of the file's bytes; nullopt when it cannot be read.
   std::optional<std::string> hash(const std::string& path);
-  /// The file's bytes through the same memo (small files such as traces).
+  /// The file's bytes through the same memo (small files: traces, sources,
+  /// the lakefile); files over 1 MiB are read but not kept.
   std::optional<std::string> read(const std::string& path);
 
   std::uint64_t hashed() const { return hashed_; }      ///< files actually read
@@ -31,11 +32,18 @@ class FileHasher {
   struct Entry {
     std::uint64_t dev, ino, size;
     std::int64_t mtime_ns, ctime_ns;
-    std::string digest;
+    std::string digest;  ///< or the content, in the read memo
+    bool same_file(const Entry& o) const {
+      return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
+    }
   };
+  /// The stat identity of `path`, or nullopt (missing, not a regular file).
+  static std::optional<Entry> identity(const std::string& path);
+  bool old_enough(const Entry& e) const;
   std::chrono::milliseconds racy_window_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> memo_;
+  std::unordered_map<std::string, Entry> content_;
   std::uint64_t hashed_ = 0, memo_hits_ = 0;
 };
 
