@@ -12,6 +12,7 @@
 #include "leanproxy/daemon/daemon.hpp"
 #include "leanproxy/proxy/options.hpp"
 #include "leanproxy/proxy/session.hpp"
+#include "leanproxy/shims/shim.hpp"
 #include "leanproxy/util/log.hpp"
 #include "leanproxy/util/reaper.hpp"
 
@@ -21,6 +22,9 @@
 
 int main(int argc, char** argv) {
   using namespace leanproxy;
+  // Started as `lake` / `lean` (a shim symlink): exec the real tool or the proxy.
+  if (auto code = shims::run_as_shim(argc, argv)) return *code;
+  if (argc >= 2 && std::string_view(argv[1]) == "shims") return shims::shims_command(argc, argv);
   // Internal: the per-server reaper (see util/reaper.hpp).
   if (argc >= 3 && std::string_view(argv[1]) == util::reaper_command && std::string_view(argv[2]) == "--")
     return util::reaper_main(std::vector<std::string>(argv + 3, argv + argc));

@@ -60,6 +60,7 @@ Usage:
   lean-lsp-proxy daemon stop
   lean-lsp-proxy check [--json] FILE... | -            proof-check files (Lean-style output;
                                                        exit 1 when any is not ok)
+  lean-lsp-proxy shims install DIR                     `lake` / `lean` shims for editors (see README)
   lean-lsp-proxy status                                daemon up? pid, socket, sessions
   lean-lsp-proxy stats [--json]                        cache and proxy statistics
   lean-lsp-proxy cache clear | enable | disable

@@ -17,6 +17,7 @@
 #include "leanproxy/proxy/commands.hpp"
 #include "leanproxy/proxy/router.hpp"
 #include "leanproxy/proxy/trace.hpp"
+#include "leanproxy/shims/shim.hpp"
 #include "leanproxy/util/log.hpp"
 #include "leanproxy/util/proc_tree.hpp"
 
@@ -81,7 +82,9 @@ struct Session::Impl final : RouterIo {
         client_(std::make_unique<io::FramedStream>(loop, in_fd, out_fd, config_.options.max_message_size, "client")) {
     spec_.argv = config_.argv;
     spec_.cwd = config_.cwd;
-    spec_.env = config_.env;
+    // Explicit, and marked: a `lake` shim that resolves back to the proxy execs
+    // the real tool instead of starting a proxy in front of the proxy.
+    spec_.env = shims::server_environment(config_.env);
   }
 
   ~Impl() override {

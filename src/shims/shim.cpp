@@ -156,7 +156,9 @@ int shims_install(const std::string& dir) {
     }
     // Atomic replace: a new link beside it, renamed over the old one, so an
     // editor starting `lake` meanwhile never finds it missing.
-    fs::path tmp = d / ("." + std::string(tool) + ".tmp-" + std::to_string(::getpid()));
+    std::string tmp_name = ".";  // built by appending: GCC 12 warns falsely (-Wrestrict) on "." + string
+    tmp_name.append(tool).append(".tmp-").append(std::to_string(::getpid()));
+    fs::path tmp = d / tmp_name;
     fs::remove(tmp, ec);
     fs::create_symlink(self, tmp, ec);
     if (!ec) fs::rename(tmp, link, ec);

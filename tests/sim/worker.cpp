@@ -248,12 +248,15 @@ int worker_main(const std::string& uri) {
       if (nv <= st.version) continue;  // Lean ignores outdated versions
       apply_changes(st, msg["params"]["contentChanges"]);
       st.version = nv;
-      if (parse_header(st.text).key() != st.header.key()) {
+      Header h = parse_header(st.text);
+      if (h.key() != st.header.key()) {
         // The header changed: Lean's worker exits with code 2 and the
         // watchdog starts a fresh process, which re-imports.
         event("worker_exit", {{"uri", uri}, {"code", 2}});
         _exit(2);
       }
+      // Same syntax, maybe other spacing: the body now starts elsewhere.
+      st.header = std::move(h);
       st.queued = nv;
       st.doc = std::make_shared<VersionDiags>(VersionDiags{nv, st.text, {}, false, 0});  // Lean's `updateDocument`
       st.cancel = true;
