@@ -19,6 +19,7 @@
 
 #include "leanproxy/framing/frame_parser.hpp"
 #include "leanproxy/proxy/session.hpp"
+#include "leanproxy/util/fd_io.hpp"
 #include "leanproxy/util/reaper.hpp"
 
 namespace leanproxy::cli {
@@ -92,16 +93,8 @@ class Connection {
     if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
   }
   void send(const json& m) {
-    std::string frame = framing::encode(m.dump(-1, ' ', false, json::error_handler_t::replace));
-    const char* p = frame.data();
-    std::size_t left = frame.size();
-    while (left > 0) {
-      ssize_t n = ::write(out_, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw std::runtime_error("the proxy went away");
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
+    if (!util::write_all(out_, framing::encode(m.dump(-1, ' ', false, json::error_handler_t::replace))))
+      throw std::runtime_error("the proxy went away");
   }
   json next() {
     char buf[65536];

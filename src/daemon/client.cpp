@@ -22,6 +22,7 @@
 #include "leanproxy/framing/frame_parser.hpp"
 #include "leanproxy/protocol/message.hpp"
 #include "leanproxy/proxy/session.hpp"
+#include "leanproxy/util/fd_io.hpp"
 #include "leanproxy/util/log.hpp"
 #include "leanproxy/util/reaper.hpp"
 
@@ -159,17 +160,8 @@ std::optional<int> run_via_daemon(const proxy::Options& o, std::string& error) {
   std::signal(SIGPIPE, SIG_IGN);
   framing::FrameParser watch(o.max_message_size);
   bool shutdown_seen = false, exit_seen = false, stdin_open = true;
-  auto write_all = [](int to, const char* p, std::size_t n) {
-    while (n > 0) {
-      ssize_t w = ::write(to, p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      p += w;
-      n -= static_cast<std::size_t>(w);
-    }
-    return true;
-  };
-  if (!rest.empty() && !write_all(1, rest.data(), rest.size())) return 1;
+  using util::write_all;
+  if (!rest.empty() && !write_all(1, rest)) return 1;
   std::vector<char> buf(1 << 16);
   for (;;) {
     pollfd fds[2] = {{fd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
@@ -184,7 +176,7 @@ std::optional<int> run_via_daemon(const proxy::Options& o, std::string& error) {
         if (!exit_seen && stdin_open) log::error("the lean-lsp-proxy daemon closed the session unexpectedly");
         break;
       }
-      if (!write_all(1, buf.data(), static_cast<std::size_t>(n))) break;  // the editor is gone
+      if (!write_all(1, std::string_view(buf.data(), static_cast<std::size_t>(n)))) break;  // the editor is gone
     }
     if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t n = ::read(0, buf.data(), buf.size());
@@ -202,7 +194,7 @@ std::optional<int> run_via_daemon(const proxy::Options& o, std::string& error) {
         if (m.method() == "shutdown") shutdown_seen = true;
         if (m.method() == "exit") exit_seen = true;
       }
-      if (!write_all(fd, buf.data(), static_cast<std::size_t>(n))) break;
+      if (!write_all(fd, std::string_view(buf.data(), static_cast<std::size_t>(n)))) break;
     }
   }
   ::close(fd);

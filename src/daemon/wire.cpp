@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "leanproxy/framing/frame_parser.hpp"
+#include "leanproxy/util/fd_io.hpp"
 
 namespace leanproxy::daemon {
 using nlohmann::json;
@@ -75,19 +76,7 @@ std::optional<Hello> decode_hello(const std::string& body, std::string& error) {
   }
 }
 
-bool write_frame(int fd, const std::string& body) {
-  std::string frame = framing::encode(body);
-  const char* p = frame.data();
-  std::size_t left = frame.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
+bool write_frame(int fd, const std::string& body) { return util::write_all(fd, framing::encode(body)); }
 
 std::optional<std::string> read_frame(int fd, int timeout_ms, std::string& error, std::string* rest) {
   framing::FrameParser parser(1 << 20);

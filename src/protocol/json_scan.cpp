@@ -212,57 +212,80 @@ Type type_of(std::string_view raw) {
   }
 }
 
-ObjectReader::ObjectReader(std::string_view object) : s_(object) {
-  i_ = skip_ws(s_, 0);
-  if (i_ >= s_.size() || s_[i_] != '{') { ok_ = false; done_ = true; return; }
-  ++i_;
+namespace {
+// Shared by both readers: opens the container at `i`, or steps past the
+// separator before the next element. Returns true when an element follows;
+// false at the closing bracket (done) or on bad input (ok = false).
+bool open_container(std::string_view s, std::size_t& i, char open, bool& ok, bool& done) {
+  i = skip_ws(s, 0);
+  if (i >= s.size() || s[i] != open) {
+    ok = false;
+    done = true;
+    return false;
+  }
+  ++i;
+  return true;
 }
 
-bool ObjectReader::next(std::string_view& key, std::string_view& value) {
-  if (done_) return false;
-  i_ = skip_ws(s_, i_);
-  if (i_ >= s_.size()) { ok_ = false; done_ = true; return false; }
-  if (s_[i_] == '}' && first_) { ++i_; done_ = true; return false; }
-  if (!first_) {
-    if (s_[i_] == '}') { ++i_; done_ = true; return false; }
-    if (s_[i_] != ',') { ok_ = false; done_ = true; return false; }
-    i_ = skip_ws(s_, i_ + 1);
-    if (i_ >= s_.size()) { ok_ = false; done_ = true; return false; }
+bool step(std::string_view s, std::size_t& i, char close, bool& first, bool& ok, bool& done) {
+  if (done) return false;
+  i = skip_ws(s, i);
+  if (i < s.size() && s[i] == close) {  // also the empty container
+    ++i;
+    done = true;
+    return false;
   }
-  first_ = false;
-  if (s_[i_] != '"') { ok_ = false; done_ = true; return false; }
+  if (!first) {
+    if (i >= s.size() || s[i] != ',') {
+      ok = false;
+      done = true;
+      return false;
+    }
+    i = skip_ws(s, i + 1);
+  }
+  if (i >= s.size()) {
+    ok = false;
+    done = true;
+    return false;
+  }
+  first = false;
+  return true;
+}
+}  // namespace
+
+ObjectReader::ObjectReader(std::string_view object) : s_(object) { open_container(s_, i_, '{', ok_, done_); }
+
+bool ObjectReader::next(std::string_view& key, std::string_view& value) {
+  if (!step(s_, i_, '}', first_, ok_, done_)) return false;
+  auto fail = [this] {
+    ok_ = false;
+    done_ = true;
+    return false;
+  };
+  if (s_[i_] != '"') return fail();
   std::size_t k_end = skip_string(s_, i_);
-  if (k_end == npos) { ok_ = false; done_ = true; return false; }
+  if (k_end == npos) return fail();
   key = s_.substr(i_, k_end - i_);
   i_ = skip_ws(s_, k_end);
-  if (i_ >= s_.size() || s_[i_] != ':') { ok_ = false; done_ = true; return false; }
+  if (i_ >= s_.size() || s_[i_] != ':') return fail();
   std::size_t v_start = skip_ws(s_, i_ + 1);
   std::size_t v_end = skip_value(s_, v_start);
-  if (v_end == npos) { ok_ = false; done_ = true; return false; }
+  if (v_end == npos) return fail();
   value = s_.substr(v_start, v_end - v_start);
   i_ = v_end;
   return true;
 }
 
-ArrayReader::ArrayReader(std::string_view array) : s_(array) {
-  i_ = skip_ws(s_, 0);
-  if (i_ >= s_.size() || s_[i_] != '[') { ok_ = false; done_ = true; return; }
-  ++i_;
-}
+ArrayReader::ArrayReader(std::string_view array) : s_(array) { open_container(s_, i_, '[', ok_, done_); }
 
 bool ArrayReader::next(std::string_view& value) {
-  if (done_) return false;
-  i_ = skip_ws(s_, i_);
-  if (i_ >= s_.size()) { ok_ = false; done_ = true; return false; }
-  if (s_[i_] == ']' && first_) { ++i_; done_ = true; return false; }
-  if (!first_) {
-    if (s_[i_] == ']') { ++i_; done_ = true; return false; }
-    if (s_[i_] != ',') { ok_ = false; done_ = true; return false; }
-    i_ = skip_ws(s_, i_ + 1);
-  }
-  first_ = false;
+  if (!step(s_, i_, ']', first_, ok_, done_)) return false;
   std::size_t v_end = skip_value(s_, i_);
-  if (v_end == npos) { ok_ = false; done_ = true; return false; }
+  if (v_end == npos) {
+    ok_ = false;
+    done_ = true;
+    return false;
+  }
   value = s_.substr(i_, v_end - i_);
   i_ = v_end;
   return true;

@@ -1,6 +1,8 @@
 // Leveled logging: one mutex-guarded write(2) per line, so lines never interleave.
 #include "leanproxy/util/log.hpp"
 
+#include "leanproxy/util/fd_io.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -69,15 +71,7 @@ void write(Level l, std::string_view message) {
   line.append(stamp).append(" ").append(level_name(l)).append(" [")
       .append(std::to_string(::getpid())).append("] ").append(message).push_back('\n');
   std::lock_guard lock(g_mutex);
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t w = ::write(g_fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;  // nowhere to log to; never fail the caller over it
-    p += w;
-    left -= static_cast<std::size_t>(w);
-  }
+  util::write_all(g_fd, line);  // nowhere to log to is not the caller's failure
 }
 
 }  // namespace leanproxy::log
