@@ -20,7 +20,8 @@
 #define LEANPROXY_VERSION "0.1.0"
 #endif
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   using namespace leanproxy;
   // Started as `lake` / `lean` (a shim symlink): exec the real tool or the proxy.
   if (auto code = shims::run_as_shim(argc, argv)) return *code;
@@ -68,4 +69,17 @@ int main(int argc, char** argv) {
     log::warn("lean-lsp-proxy daemon unavailable (" + error + "); running in-process");
   }
   return proxy::run_stdio_session(o);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Bad input must never end in std::terminate: say what went wrong instead.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "lean-lsp-proxy: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "lean-lsp-proxy: internal error\n";
+  }
+  return 1;
 }

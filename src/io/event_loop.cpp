@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "asio_context.hpp"
+#include "leanproxy/util/log.hpp"
 
 namespace leanproxy::io {
 namespace asio = boost::asio;
@@ -72,7 +73,16 @@ void wait_signals(std::shared_ptr<asio::signal_set> set, std::shared_ptr<std::fu
 EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {}
 EventLoop::~EventLoop() = default;
 
-void EventLoop::run() { impl_->context.run(); }
+void EventLoop::run() {
+  for (;;) {
+    try {
+      impl_->context.run();
+      return;
+    } catch (const std::exception& e) {
+      log::error(std::string("internal error in an event handler (continuing): ") + e.what());
+    }
+  }
+}
 void EventLoop::stop() { impl_->context.stop(); }
 bool EventLoop::stopped() const { return impl_->context.stopped(); }
 void EventLoop::post(std::function<void()> fn) { asio::post(impl_->context, std::move(fn)); }

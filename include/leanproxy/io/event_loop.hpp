@@ -16,7 +16,9 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  /// Runs handlers until stop() or until no work is left.
+  /// Runs handlers until stop() or until no work is left. A handler that
+  /// throws is logged and the loop goes on: one bad message must not end
+  /// every session of a daemon.
   void run();
   void stop();
   bool stopped() const;
