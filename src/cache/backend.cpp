@@ -125,7 +125,7 @@ ServerIdentity read_server_identity(const ServerSpec& spec, SearchPath& path, st
 }
 
 Backend::Backend(std::shared_ptr<Store> store, Post post)
-    : store_(std::move(store)), post_(std::move(post)), mode_(store_->mode()) {
+    : store_(std::move(store)), post_(std::move(post)) {
   worker_ = std::thread([this] { run(); });
 }
 

@@ -8,10 +8,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <vector>
 
@@ -73,9 +75,17 @@ class RocksStore final : public Store {
   RocksStore(StoreConfig cfg, std::unique_ptr<TtlFilter> filter) : cfg_(std::move(cfg)), filter_(std::move(filter)) {}
 
   ~RocksStore() override {
+    if (!db_) return;
+    if (write_trouble_) {
+      // Closing flushes and syncs, and after an I/O error or on a full disk
+      // RocksDB's writers assert instead of failing. What was written is in
+      // the WAL already; the process (or the daemon) is ending: let go.
+      (void)db_.release();
+      return;
+    }
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     handles_.clear();
-    if (db_) db_->Close();
+    db_->Close();
   }
 
   rocksdb::Status open(bool secondary, const std::string& secondary_dir) {
@@ -86,6 +96,11 @@ class RocksStore final : public Store {
     options.keep_log_file_num = 2;
     options.max_log_file_size = 1 << 20;
     options.IncreaseParallelism(2);
+    // Small memtables and no preallocation keep the space a write needs
+    // small and predictable (see space_ok()).
+    options.write_buffer_size = 4u << 20;
+    options.allow_fallocate = false;
+    options.avoid_flush_during_shutdown = true;  // the WAL has it; shutdown stays quick
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     for (const char* name : kFamilies) {
       rocksdb::ColumnFamilyOptions cf(options);
@@ -136,7 +151,7 @@ class RocksStore final : public Store {
   }
 
   bool put(Table t, std::string_view key, std::string_view payload) override {
-    if (mode_ != StoreMode::read_write) return false;
+    if (mode_ != StoreMode::read_write || !space_ok()) return false;
     std::string value = encode_record(now(), payload);
     if (value.size() > max_record_bytes) {
       log::warn("cache: record of " + std::to_string(value.size()) + " bytes not stored (over the cap)");
@@ -150,9 +165,7 @@ class RocksStore final : public Store {
     batch.Put(handles_[kAccess], k, encode_time(now()));
     auto s = db_->Write(rocksdb::WriteOptions(), &batch);
     if (!s.ok()) {
-      ++write_failures_;
-      if (write_failures_ == 1 || log::enabled(log::Level::debug))
-        log::warn("cache: write failed (" + s.ToString() + "); continuing without storing");
+      write_failed(s);
       return false;
     }
     if (existed) {
@@ -166,31 +179,39 @@ class RocksStore final : public Store {
   }
 
   void touch(std::string_view key) override {
-    if (mode_ != StoreMode::read_write) return;
-    db_->Put(rocksdb::WriteOptions(), handles_[kAccess], rocksdb::Slice(key.data(), key.size()), encode_time(now()));
+    if (mode_ != StoreMode::read_write || !space_ok()) return;
+    auto s = db_->Put(rocksdb::WriteOptions(), handles_[kAccess], rocksdb::Slice(key.data(), key.size()),
+                      encode_time(now()));
+    if (!s.ok()) write_failed(s);
   }
 
   void erase(Table t, std::string_view key) override {
-    if (mode_ != StoreMode::read_write) return;
+    if (mode_ != StoreMode::read_write || !space_ok()) return;
     rocksdb::Slice k(key.data(), key.size());
     std::string old;
     if (!db_->Get(rocksdb::ReadOptions(), handle(t), k, &old).ok()) return;
     rocksdb::WriteBatch batch;
     batch.Delete(handle(t), k);
     batch.Delete(handles_[kAccess], k);
-    if (db_->Write(rocksdb::WriteOptions(), &batch).ok()) {
-      entries_ -= std::min<std::uint64_t>(entries_, 1);
-      bytes_ -= std::min<std::uint64_t>(bytes_, old.size());
+    auto st = db_->Write(rocksdb::WriteOptions(), &batch);
+    if (!st.ok()) {
+      write_failed(st);
+      return;
     }
+    entries_ -= std::min<std::uint64_t>(entries_, 1);
+    bytes_ -= std::min<std::uint64_t>(bytes_, old.size());
   }
 
   void clear() override {
-    if (mode_ != StoreMode::read_write) return;
+    if (mode_ != StoreMode::read_write || !space_ok()) return;
     for (int f : {kDiagnostics, kAnswers, kAccess}) {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[f]));
       rocksdb::WriteBatch batch;
       for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete(handles_[f], it->key());
-      db_->Write(rocksdb::WriteOptions(), &batch);
+      if (auto st = db_->Write(rocksdb::WriteOptions(), &batch); !st.ok()) {
+        write_failed(st);
+        return;
+      }
     }
     entries_ = 0;
     bytes_ = 0;
@@ -217,10 +238,11 @@ class RocksStore final : public Store {
   }
 
   bool put_meta(std::string_view key, std::string_view value) override {
-    if (mode_ != StoreMode::read_write) return false;
-    return db_->Put(rocksdb::WriteOptions(), handles_[kMeta], rocksdb::Slice(key.data(), key.size()),
-                    rocksdb::Slice(value.data(), value.size()))
-        .ok();
+    if (mode_ != StoreMode::read_write || !space_ok()) return false;
+    auto st = db_->Put(rocksdb::WriteOptions(), handles_[kMeta], rocksdb::Slice(key.data(), key.size()),
+                       rocksdb::Slice(value.data(), value.size()));
+    if (!st.ok()) write_failed(st);
+    return st.ok();
   }
 
   // Evicts least recently used records until the store holds at most 90% of
@@ -249,6 +271,35 @@ class RocksStore final : public Store {
   }
 
  private:
+  // RocksDB must never meet a full disk: Debian's build asserts (aborting the
+  // whole proxy) when a writer is used again after an I/O error. So writes
+  // stop for good once less than kMinFree is left (one statvfs per write:
+  // a microsecond, against a write that costs tens).
+  static constexpr std::uint64_t kMinFree = 16ull << 20;
+  bool space_ok() {
+    struct statvfs v {};
+    if (::statvfs(cfg_.dir.c_str(), &v) != 0 || static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize >= kMinFree)
+      return true;
+    write_trouble_ = true;
+    StoreMode expected = StoreMode::read_write;
+    if (mode_.compare_exchange_strong(expected, StoreMode::read_only))
+      log::warn("cache: less than " + std::to_string(kMinFree >> 20) + " MiB free in " + cfg_.dir +
+                "; the cache is read-only until the proxy restarts");
+    return false;
+  }
+
+  // After a failed write (disk full, I/O error) the store stops writing for
+  // the rest of this run and keeps serving reads: RocksDB's writer must not be
+  // used again after an error (Debian's build asserts on it), and a cache that
+  // cannot store must never take the editor down.
+  void write_failed(const rocksdb::Status& s) {
+    ++write_failures_;
+    write_trouble_ = true;
+    StoreMode expected = StoreMode::read_write;
+    if (mode_.compare_exchange_strong(expected, StoreMode::read_only))
+      log::warn("cache: a write failed (" + s.ToString() + "); the cache is read-only until the proxy restarts");
+  }
+
   rocksdb::ColumnFamilyHandle* handle(Table t) const { return handles_[t == Table::diagnostics ? kDiagnostics : kAnswers]; }
   std::int64_t now() const { return cfg_.clock(); }
 
@@ -267,7 +318,10 @@ class RocksStore final : public Store {
   std::unique_ptr<TtlFilter> filter_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  StoreMode mode_ = StoreMode::none;
+  std::atomic<StoreMode> mode_{StoreMode::none};
+  std::atomic<bool> write_trouble_{false};  ///< a write failed or the disk is nearly full
+  std::atomic<long long> space_checked_s_{-1};
+  std::atomic<bool> space_ok_{true};  ///< read_write drops to read_only after a failed write
   std::atomic<std::uint64_t> entries_{0}, bytes_{0}, evictions_{0}, expirations_{0}, bad_values_{0},
       write_failures_{0};
   std::mutex evict_mutex_;
@@ -306,6 +360,12 @@ OpenedStore open_rocksdb_store(const StoreConfig& in) {
   auto make = [&] {
     return std::make_unique<RocksStore>(cfg, std::make_unique<TtlFilter>(cfg.ttl.count(), cfg.clock));
   };
+  struct statvfs v {};
+  if (!cfg.read_only && ::statvfs(cfg.dir.c_str(), &v) == 0 &&
+      static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize < (16ull << 20)) {
+    cfg.read_only = true;  // opening read-write writes files: not on a full disk
+    out.notice = "less than 16 MiB free in '" + cfg.dir + "'; the cache is read-only for this run";
+  }
   auto store = make();
   rocksdb::Status s = store->open(false, {});
   if (s.ok()) {

@@ -122,8 +122,8 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
   std::vector<char> buffer;
   std::deque<Frame> queue;
   std::vector<asio::const_buffer> gather;
-  std::size_t batch = 0, queued = 0;
-  bool writing = false, failed = false, closed = false, closed_reported = false;
+  std::size_t batch = 0, queued = 0, queue_limit = 0;
+  bool writing = false, failed = false, closed = false, closed_reported = false, stalled = false;
   std::vector<std::function<void()>> flush_waiters;
 };
 
@@ -148,6 +148,11 @@ void FramedStream::send(std::string body) {
   impl_->queued += f.header.size() + f.body.size();
   impl_->queue.push_back(std::move(f));
   impl_->write_more();
+  if (impl_->queue_limit && impl_->queued > impl_->queue_limit && impl_->queue.size() > 1 && !impl_->stalled) {
+    impl_->stalled = true;
+    log::warn(impl_->name + ": " + std::to_string(impl_->queued) + " bytes wait to be written; the peer stopped reading");
+    if (impl_->handlers.on_stalled) impl_->handlers.on_stalled();
+  }
 }
 
 void FramedStream::when_flushed(std::function<void()> fn) {
@@ -158,6 +163,7 @@ void FramedStream::when_flushed(std::function<void()> fn) {
   impl_->flush_waiters.push_back(std::move(fn));
 }
 
+void FramedStream::set_queue_limit(std::size_t bytes) { impl_->queue_limit = bytes; }
 void FramedStream::close() { impl_->close(); }
 std::size_t FramedStream::queued_bytes() const { return impl_->queued; }
 bool FramedStream::write_failed() const { return impl_->failed; }

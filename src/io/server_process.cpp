@@ -143,7 +143,11 @@ class Process final : public ServerProcess {
     if (state_->running) ::kill(pid_, SIGTERM);
   }
   void kill() override {
-    if (state_->running) ::kill(pid_, SIGKILL);
+    if (!state_->running) return;
+    // SIGKILL cannot be forwarded by the reaper: end its whole tree ourselves,
+    // children first, so nothing (a hung server holding our pipes) survives.
+    for (pid_t p : proc::descendants(pid_)) ::kill(p, SIGKILL);
+    ::kill(pid_, SIGKILL);
   }
 
  private:

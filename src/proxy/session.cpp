@@ -29,6 +29,9 @@ namespace {
 constexpr auto kExitGrace = 2000ms;     // after `exit`, before SIGTERM
 constexpr auto kTermGrace = 2000ms;     // after SIGTERM, before SIGKILL
 constexpr auto kShutdownWait = 3000ms;  // client gone: shutdown + exit, before SIGTERM
+// Bytes waiting for a peer that does not read, before it counts as hung: far
+// beyond any burst of edits, small enough to bound the proxy's memory.
+constexpr std::size_t kQueueLimit = 32u << 20;
 
 }  // namespace
 
@@ -113,7 +116,13 @@ struct Session::Impl final : RouterIo {
         },
         [](const std::string& problem) { log::warn("client: " + problem); },
         [this](const std::string& why) { client_closed(why); },
+        [this] {
+          // An editor that stopped reading for this long is gone or hung.
+          log::error("the client stopped reading its output; ending the session");
+          client_closed("stalled");
+        },
     });
+    client_->set_queue_limit(kQueueLimit);
     if (!config_.cache_notice.empty()) send_to_client(protocol::make_log_message(2, config_.cache_notice));
     return true;
   }
@@ -160,7 +169,15 @@ struct Session::Impl final : RouterIo {
           // A server that closed its output but lives on is stuck: end it.
           if (!server_exited_) stuck_timer_ = loop_.after(kTermGrace, [this] { server_->kill(); });
         },
+        [this] {
+          // The server stopped reading its input: it is hung. Ending it takes
+          // the crash path (error replies, restart, replay), and the queue
+          // goes with the stream instead of growing without bound.
+          log::error("the language server stopped reading its input; restarting it");
+          server_->kill();
+        },
     });
+    server_stream_->set_queue_limit(kQueueLimit);
     router_.server_started();
   }
 

@@ -88,7 +88,7 @@ class Backend {
   /// Runs `work(store)` on the worker and hands its result to `done` on the loop.
   void with_store_reply(std::function<std::string(Store&)> work, std::function<void(std::string)> done);
 
-  StoreMode mode() const { return mode_; }
+  StoreMode mode() const { return store_->mode(); }  ///< live: a failed write makes it read-only
   /// True when a query posted now would run at once (identity known, no
   /// backlog): only then is it worth holding the server's input for it.
   bool ready() const { return identity_ready_ && queued_ == 0; }
@@ -100,7 +100,6 @@ class Backend {
 
   std::shared_ptr<Store> store_;  ///< shared by every session of a daemon (RocksDB is thread-safe)
   Post post_;
-  StoreMode mode_;
   // Worker-thread state.
   ServerIdentity identity_;
   std::unique_ptr<DepFingerprinter> deps_;

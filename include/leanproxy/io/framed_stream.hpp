@@ -20,6 +20,9 @@ class FramedStream {
     std::function<void(const std::string& problem)> on_frame_error;
     /// The read side ended: "eof" for a normal close, else the error. Called once.
     std::function<void(const std::string& reason)> on_closed;
+    /// More than the queue limit is waiting to be written: the peer stopped
+    /// reading. Called once; the stream keeps its queue (the owner decides).
+    std::function<void()> on_stalled;
   };
 
   /// Takes ownership of both descriptors (-1 for a side not used); they may
@@ -30,6 +33,9 @@ class FramedStream {
   FramedStream& operator=(const FramedStream&) = delete;
 
   void start(Handlers handlers);
+  /// Bounds the write queue (0 = unbounded). A single message larger than the
+  /// bound is still accepted when nothing else is queued.
+  void set_queue_limit(std::size_t bytes);
   /// Queues `body` as one frame. Dropped (and counted) once writing failed.
   void send(std::string body);
   /// Calls `fn` once everything queued so far has been written (or writing failed).
