@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config git
           libboost1.81-dev nlohmann-json3-dev librocksdb-dev libssl-dev doctest-dev
-          clangd neovim)
+          clangd neovim
+          clang-14 libclang-rt-14-dev llvm-14)  # libFuzzer targets (tests/fuzz)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

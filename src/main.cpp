@@ -35,7 +35,8 @@ int run(int argc, char** argv) {
     std::cerr << "lean-lsp-proxy: " << parsed.error << "\nTry 'lean-lsp-proxy --help'.\n";
     return 2;
   }
-  const auto& o = parsed.options;
+  auto& o = parsed.options;
+  proxy::make_paths_absolute(o);
   if (o.help) {
     std::cout << proxy::usage();
     return 0;

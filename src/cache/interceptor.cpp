@@ -372,7 +372,7 @@ void CacheInterceptor::on_finished(const std::string& uri, std::int64_t version,
   else if (v.build_output) why_not = "build output";
   else if (d.stale) why_not = "worker imports stale";
   else if (!options_.enabled) why_not = "disabled";
-  else if (backend_.mode() != StoreMode::read_write) why_not = "store not writable";
+  else if (options_.read_only || backend_.mode() != StoreMode::read_write) why_not = "store not writable";
 
   if (v.lookup == Lookup::hit) {
     if (ok && same_diagnostics(final, v.served)) {
@@ -483,7 +483,8 @@ bool CacheInterceptor::server_reply(const Message& m, const std::string& method)
   AnswerRequest req = std::move(a->second);
   answer_requests_.erase(a);
   auto it = docs_.find(req.uri);
-  if (m.is_error() || it == docs_.end() || it->second.stale || it->second.v.number != req.version) return false;
+  if (m.is_error() || it == docs_.end() || it->second.stale || it->second.v.number != req.version || options_.read_only)
+    return false;
   backend_.put_answer(req.key, req.method, req.position, std::string(m.result()));
   ++stats_.answer_stores;
   return false;

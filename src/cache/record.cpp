@@ -31,7 +31,7 @@ std::optional<std::int64_t> record_created(std::string_view b) {
 std::optional<Record> decode_record(std::string_view b) {
   if (b.size() > max_record_bytes) return std::nullopt;
   auto created = record_created(b);
-  if (!created) return std::nullopt;
+  if (!created || *created < 0) return std::nullopt;  // we never wrote a time before 1970
   std::string_view payload = b.substr(kHeader);
   if (!json::validate(payload)) return std::nullopt;
   return Record{*created, std::string(payload)};

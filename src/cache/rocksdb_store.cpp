@@ -47,7 +47,7 @@ class TtlFilter final : public rocksdb::CompactionFilter {
   TtlFilter(std::int64_t ttl_s, std::function<std::int64_t()> clock) : ttl_s_(ttl_s), clock_(std::move(clock)) {}
   bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
     auto created = record_created(std::string_view(value.data(), value.size()));
-    return !created || clock_() - *created > ttl_s_;
+    return !created || *created < 0 || clock_() - *created > ttl_s_;  // created ≥ 0: no overflow
   }
   const char* Name() const override { return "lean-lsp-proxy.TtlFilter"; }
 

@@ -2,6 +2,9 @@
 #include "leanproxy/cli/commands.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -109,6 +112,11 @@ int run_command(const proxy::Options& o) {
               << "cache: " << j.value("cache_mode", std::string("?")) << "\n"
               << "uptime: " << j.value("uptime_s", 0) << " s\n";
   } else if (control_cmd == "stop") {
+    // Return once it is gone: its cache store is free for whoever comes next.
+    pid_t pid = j.value("pid", 0);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (pid > 0 && ::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     std::cout << "daemon stopped\n";
   } else if (control_cmd == "cache.clear") {
     std::cout << "cleared " << j.value("cleared", 0) << " cache entries\n";

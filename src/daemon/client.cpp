@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <thread>
@@ -33,13 +34,30 @@ namespace {
 
 using namespace std::chrono_literals;
 
-int try_connect(const std::string& path) {
+// Connects only to a daemon of ours: the directory must be ours and private
+// (else anyone could plant a socket there and read the hello, which carries
+// the environment), and the peer must run as our uid.
+int try_connect(const std::string& path, std::string* refused = nullptr) {
+  struct stat dir {};
+  std::string parent = path.substr(0, path.rfind('/'));
+  if (::lstat(parent.c_str(), &dir) != 0) return -1;
+  if (!S_ISDIR(dir.st_mode) || dir.st_uid != ::getuid() || (dir.st_mode & 0077) != 0) {
+    if (refused) *refused = "'" + parent + "' is not a private directory of ours; not connecting to a daemon there";
+    return -1;
+  }
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::getuid()) {
+    if (refused) *refused = "the daemon socket " + path + " belongs to uid " + std::to_string(cred.uid);
     ::close(fd);
     return -1;
   }
@@ -89,9 +107,10 @@ std::vector<std::string> current_env() {
 
 int connect_or_start(const proxy::Options& o, std::string& error, bool start) {
   Paths p = paths(o.cache_dir.value_or(""));
-  int fd = try_connect(p.socket);
+  std::string refused;
+  int fd = try_connect(p.socket, &refused);
   if (fd >= 0 || !start) {
-    if (fd < 0) error = "no lean-lsp-proxy daemon is running (socket " + p.socket + ")";
+    if (fd < 0) error = refused.empty() ? "no lean-lsp-proxy daemon is running (socket " + p.socket + ")" : refused;
     return fd;
   }
   if (auto problem = ensure_private_dir(p.dir); !problem.empty()) {
@@ -149,11 +168,19 @@ std::optional<int> run_via_daemon(const proxy::Options& o, std::string& error) {
   }
   auto j = nlohmann::json::parse(*reply, nullptr, false);
   if (!j.is_object() || !j.value("ok", false)) {
-    error = j.is_object() ? j.value("error", std::string("refused")) : "bad reply";
+    error = j.is_object() && j["error"].is_string() ? j["error"].get<std::string>() : "bad reply";
     ::close(fd);
+    if (j.is_object() && j.value("fatal", false)) {
+      // The daemon works; this session cannot (its server does not start).
+      // In-process would fail the same way: report it, as in-process does.
+      long pid = j["daemon_pid"].is_number() ? j["daemon_pid"].get<long>() : 0L;
+      log::error("lean-lsp-proxy daemon (pid " + std::to_string(pid) + "): " + error);
+      return 1;
+    }
     return std::nullopt;
   }
-  log::info("connected to the lean-lsp-proxy daemon (pid " + std::to_string(j.value("daemon_pid", 0)) + ")");
+  log::info("connected to the lean-lsp-proxy daemon (pid " +
+            std::to_string(j["daemon_pid"].is_number() ? j["daemon_pid"].get<long>() : 0L) + ")");
 
   // Relay. The client's side is parsed lightly, only to learn whether it sent
   // `shutdown` before `exit` (the exit status an editor expects).

@@ -21,7 +21,9 @@
 #include "leanproxy/daemon/wire.hpp"
 #include "leanproxy/framing/frame_parser.hpp"
 #include "leanproxy/io/event_loop.hpp"
+#include "leanproxy/protocol/message.hpp"
 #include "leanproxy/proxy/session.hpp"
+#include "leanproxy/util/fd_io.hpp"
 #include "leanproxy/util/log.hpp"
 #include "leanproxy/util/proc_tree.hpp"
 
@@ -41,12 +43,16 @@ struct Pending {
 
 class Daemon {
  public:
-  Daemon(const DaemonOptions& o, int listen_fd, Paths p) : options_(o), listen_fd_(listen_fd), paths_(std::move(p)) {}
+  Daemon(const DaemonOptions& o, int listen_fd, Paths p) : options_(o), listen_fd_(listen_fd), paths_(std::move(p)) {
+    struct stat st {};
+    if (::lstat(paths_.socket.c_str(), &st) == 0) socket_ino_ = st.st_ino;
+  }
 
   int run() {
     std::string notice;
     store_ = proxy::open_cache(options_.cache, notice);
     if (!notice.empty()) store_notice_ = notice;
+    retry_store_if_locked();
     listen_watch_ = loop_.watch_readable(listen_fd_, [this] { accept_all(); });
     loop_.on_signals({SIGTERM, SIGINT, SIGHUP}, [this](int sig) {
       log::info("daemon: signal " + std::to_string(sig) + "; stopping");
@@ -57,7 +63,7 @@ class Daemon {
     log::info("daemon: listening on " + paths_.socket + " (pid " + std::to_string(::getpid()) + ")");
     loop_.run();
     ::close(listen_fd_);
-    ::unlink(paths_.socket.c_str());
+    unlink_socket();
     log::info("daemon: stopped");
     return 0;
   }
@@ -144,11 +150,6 @@ class Daemon {
       config.store = store_;
       config.cache_notice = store_notice_;
     }
-    json ok = {{"ok", true}, {"daemon_pid", ::getpid()}};
-    if (!write_frame(fd, ok.dump())) {
-      ::close(fd);
-      return;
-    }
     std::uint64_t id = next_session_++;
     auto session = std::make_unique<proxy::Session>(loop_, fd, fd, std::move(config), [this, id](int code) {
       log::info("daemon: session " + std::to_string(id) + " ended (" + std::to_string(code) + ")");
@@ -159,14 +160,32 @@ class Daemon {
         else arm_idle();
       }
     });
-    std::string error;
-    idle_timer_.reset();
     if (!cache_enabled_) session->set_cache_enabled(false);
-    if (!session->start(error)) {
+    // The server first: a failure still goes into the reply, and the client
+    // reports it as in-process mode would (and does not retry in-process).
+    std::string error;
+    if (!session->start_server(error)) {
       log::error("daemon: session " + std::to_string(id) + ": " + error);
-      // The client sees the connection close; it reports the failure itself.
+      json no = {{"ok", false}, {"fatal", true}, {"error", error}, {"daemon_pid", ::getpid()}};
+      int flags = ::fcntl(fd, F_GETFL);
+      ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+      write_frame(fd, no.dump(-1, ' ', false, json::error_handler_t::replace));
+      session.reset();  // closes the connection
+      if (sessions_.empty() && !stopping_) arm_idle();
       return;
     }
+    json ok = {{"ok", true}, {"daemon_pid", ::getpid()}};
+    int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    bool sent = write_frame(fd, ok.dump());
+    ::fcntl(fd, F_SETFL, flags);
+    if (!sent) {
+      session->stop();
+      sessions_[id] = std::move(session);  // ends through on_done
+      return;
+    }
+    idle_timer_.reset();
+    session->attach_client();
     log::info("daemon: session " + std::to_string(id) + " for " + h.cwd + ": " + h.argv[0]);
     sessions_[id] = std::move(session);
     ++total_sessions_;
@@ -187,7 +206,11 @@ class Daemon {
     } else if (h.command == "stats") {
       reply["stats"] = stats();
     } else if (h.command == "stop") {
-      reply_and_close(fd, true, {});
+      json r = {{"ok", true}, {"pid", ::getpid()}};
+      int flags = ::fcntl(fd, F_GETFL);
+      ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+      write_frame(fd, r.dump());
+      ::close(fd);
       stop();
       return;
     } else if (h.command == "cache.enable" || h.command == "cache.disable") {
@@ -265,6 +288,33 @@ class Daemon {
     return {{"schema", 1}, {"cache", cache}, {"proxy", proxy}};
   }
 
+  // A store locked by another process (typically our predecessor, still
+  // stopping) opens read-only; try read-write again every few seconds, so new
+  // sessions get a writable cache once the lock is free.
+  void retry_store_if_locked() {
+    if (!store_ || store_->mode() != cache::StoreMode::read_only ||
+        options_.cache.cache == proxy::Options::CacheMode::readonly)
+      return;
+    store_retry_ = loop_.after(3s, [this] {
+      std::string notice;
+      auto fresh = proxy::open_cache(options_.cache, notice);
+      if (fresh && fresh->mode() == cache::StoreMode::read_write) {
+        log::info("daemon: the cache store is free now; new sessions write to it");
+        store_ = std::move(fresh);
+        store_notice_.clear();
+        return;
+      }
+      retry_store_if_locked();
+    });
+  }
+
+  // Removes the socket file only while it is still the one we bound: a
+  // successor may already have bound a new one at the same path.
+  void unlink_socket() {
+    struct stat st {};
+    if (::lstat(paths_.socket.c_str(), &st) == 0 && st.st_ino == socket_ino_) ::unlink(paths_.socket.c_str());
+  }
+
   void arm_idle() {
     idle_timer_ = loop_.after(std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle_timeout), [this] {
       if (!sessions_.empty()) return;
@@ -277,7 +327,7 @@ class Daemon {
     if (stopping_) return;
     stopping_ = true;
     listen_watch_.reset();
-    ::unlink(paths_.socket.c_str());  // new clients start a fresh daemon or run in-process
+    unlink_socket();  // new clients start a fresh daemon or run in-process
     if (sessions_.empty()) {
       loop_.stop();
       return;
@@ -297,9 +347,10 @@ class Daemon {
   std::map<std::uint64_t, std::unique_ptr<proxy::Session>> sessions_;
   json ended_totals_ = json::object();  ///< counters of ended sessions, so totals survive them
   std::uint64_t next_session_ = 1, total_sessions_ = 0;
-  std::unique_ptr<io::EventLoop::Timer> idle_timer_, force_timer_;
+  std::unique_ptr<io::EventLoop::Timer> idle_timer_, force_timer_, store_retry_;
   bool stopping_ = false;
-  bool cache_enabled_ = true;  ///< `cache enable|disable`: applies to every session, and to new ones
+  bool cache_enabled_ = true;
+  ino_t socket_ino_ = 0;  ///< `cache enable|disable`: applies to every session, and to new ones
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -16,7 +16,7 @@ namespace leanproxy::daemon {
 Paths paths(const std::string& cache_dir) {
   Paths p;
   if (const char* o = std::getenv("LEAN_LSP_PROXY_RUNTIME_DIR"); o && *o) {
-    p.dir = o;
+    p.dir = std::filesystem::absolute(o).lexically_normal().string();
   } else if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x) {
     p.dir = std::string(x) + "/lean-lsp-proxy";
   } else {

@@ -18,7 +18,9 @@ std::string encode_session_hello(const proxy::Options& o, const std::vector<std:
   json opts = {{"max_message_size", o.max_message_size},
                {"max_restarts", o.max_restarts},
                {"restart_window_s", o.restart_window_s},
-               {"cache", o.cache == proxy::Options::CacheMode::off ? "off" : "on"},
+               {"cache", o.cache == proxy::Options::CacheMode::off        ? "off"
+                         : o.cache == proxy::Options::CacheMode::readonly ? "readonly"
+                                                                          : "on"},
                {"advertise_commands", o.advertise_commands}};
   if (o.trace_dir) opts["trace_dir"] = *o.trace_dir;
   json j = {{"lean-lsp-proxy", wire_version}, {"kind", "session"}, {"argv", argv},
@@ -62,7 +64,9 @@ std::optional<Hello> decode_hello(const std::string& body, std::string& error) {
     h.options.max_message_size = o.value("max_message_size", h.options.max_message_size);
     h.options.max_restarts = o.value("max_restarts", h.options.max_restarts);
     h.options.restart_window_s = o.value("restart_window_s", h.options.restart_window_s);
-    if (o.value("cache", std::string("on")) == "off") h.options.cache = proxy::Options::CacheMode::off;
+    std::string cache = o.value("cache", std::string("on"));
+    if (cache == "off") h.options.cache = proxy::Options::CacheMode::off;
+    if (cache == "readonly") h.options.cache = proxy::Options::CacheMode::readonly;
     if (o.contains("trace_dir")) h.options.trace_dir = o["trace_dir"].get<std::string>();
     h.options.advertise_commands = o.value("advertise_commands", false);
     if (h.argv.empty()) {

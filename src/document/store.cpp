@@ -123,7 +123,15 @@ std::string DocumentStore::did_open_params(const Document& doc) {
   p += ",\"languageId\":";
   json::append_string(p, doc.language_id);
   p += ",\"version\":" + std::to_string(doc.version) + ",\"text\":";
-  json::append_string(p, doc.text);
+  // The server applies CRLF → LF to a didOpen; a "\r\n" that edits made in
+  // the held text must survive it, so it is sent as "\r\r\n".
+  std::string text;
+  text.reserve(doc.text.size());
+  for (std::size_t i = 0; i < doc.text.size(); ++i) {
+    if (doc.text[i] == '\r' && i + 1 < doc.text.size() && doc.text[i + 1] == '\n') text.push_back('\r');
+    text.push_back(doc.text[i]);
+  }
+  json::append_string(p, text);
   p += "}";
   if (doc.dependency_build_mode) {
     p += ",\"dependencyBuildMode\":";

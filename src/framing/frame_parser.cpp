@@ -89,6 +89,7 @@ FrameParser::Result FrameParser::next() {
     if (buf_.size() - pos_ < body_len_) return {};
     Result r;
     r.status = Status::frame;
+    resync_ = false;
     r.body.assign(buf_, pos_, body_len_);
     pos_ += body_len_;
     in_body_ = false;
@@ -110,46 +111,51 @@ FrameParser::Result FrameParser::parse_header() {
   if (start < rest.size()) {
     std::string_view r = rest.substr(start);
     std::size_t cl = find_content_length(r);
-    bool header_start = cl == 0 || (cl == std::string_view::npos && r.size() < kContentLength.size() &&
-                                    iequals(r, kContentLength.substr(0, r.size())));
-    // Other headers (Content-Type) may come first: accept any "Name:" line.
-    std::size_t colon = r.find(':');
     std::size_t eol = r.find('\n');
-    bool looks_like_header = colon != std::string_view::npos && (eol == std::string_view::npos || colon < eol) &&
-                             std::all_of(r.begin(), r.begin() + colon, [](char c) {
-                               return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-                             }) && colon > 0;
+    auto skip_junk = [&](std::size_t n, const char* where) {
+      resync_ = true;
+      Result e;
+      e.status = Status::error;
+      e.error = "skipped " + std::to_string(n) + " bytes of garbage " + where + ": \"" + printable(r.substr(0, n)) + "\"";
+      pos_ += start + n;
+      compact();
+      return e;
+    };
+    // "Content-Length" later on the first line: what precedes it is junk,
+    // however the bytes were split into reads.
+    if (cl != std::string_view::npos && cl > 0 && (eol == std::string_view::npos || cl < eol))
+      return skip_junk(cl, "before a frame header");
+    // Other headers (Content-Type) may come first: accept any "Name:" line.
+    auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; };
+    std::size_t colon = r.find(':');
+    bool looks_like_header = colon != std::string_view::npos && colon > 0 &&
+                             (eol == std::string_view::npos || colon < eol) &&
+                             std::all_of(r.begin(), r.begin() + colon, name_char);
     // A header name still arriving (no ':' or newline yet) may become a header.
     std::size_t name_run = 0;
-    while (name_run < r.size() && (std::isalnum(static_cast<unsigned char>(r[name_run])) || r[name_run] == '-' ||
-                                   r[name_run] == '_'))
-      ++name_run;
+    while (name_run < r.size() && name_char(r[name_run])) ++name_run;
     if (name_run == r.size() && r.size() <= max_header_block) {
       pos_ += start;
       return {};
     }
-    if (!header_start && !looks_like_header) {
-      if (cl == std::string_view::npos) {
-        // Keep a short tail in case it is the beginning of "Content-Length".
-        std::size_t keep = std::min(r.size(), kContentLength.size() - 1);
-        std::size_t drop = start + r.size() - keep;
-        // Only report when we actually drop something non-blank.
-        Result e;
-        if (drop > start) {
-          e.status = Status::error;
-          e.error = "skipped " + std::to_string(drop - start) + " bytes of garbage between frames: \"" +
-                    printable(r.substr(0, drop - start)) + "\"";
+    // After junk, only "Content-Length" itself starts a frame: junk may well
+    // contain "name: value" text, and taking it for a header would make the
+    // outcome depend on where reads happened to split the stream.
+    if (cl != 0 && (!looks_like_header || resync_)) {
+      if (cl != std::string_view::npos) return skip_junk(cl, "before a frame header");
+      // Keep only a tail that could still become "Content-Length".
+      std::size_t keep = 0;
+      for (std::size_t k = std::min(r.size(), kContentLength.size() - 1); k > 0; --k)
+        if (iequals(r.substr(r.size() - k), kContentLength.substr(0, k))) {
+          keep = k;
+          break;
         }
-        pos_ += drop;
-        compact();
-        return e;
+      std::size_t drop = r.size() - keep;
+      if (drop == 0) {
+        pos_ += start;
+        return {};
       }
-      Result e;
-      e.status = Status::error;
-      e.error = "skipped " + std::to_string(cl) + " bytes of garbage before a frame header: \"" +
-                printable(r.substr(0, cl)) + "\"";
-      pos_ += start + cl;
-      return e;
+      return skip_junk(drop, "between frames");
     }
   } else {
     pos_ += start;

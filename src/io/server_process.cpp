@@ -53,13 +53,20 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
-// A launcher initializer: the child's environment (nullptr keeps ours).
+// A launcher initializer: the child's environment (nullptr keeps ours), and
+// _exit when exec fails: Boost's launcher would call exit(), which runs the
+// forked copy's atexit handlers — in a multi-threaded daemon those can hang
+// for ever while holding every descriptor the daemon had.
 struct Environment {
   const char* const* envp;
   template <typename Launcher>
   boost::system::error_code on_setup(Launcher& launcher, const std::filesystem::path&, const char* const*) {
     if (envp) launcher.env = envp;
     return {};
+  }
+  template <typename Launcher>
+  void on_exec_error(Launcher&, const std::filesystem::path&, const char* const*, const boost::system::error_code&) {
+    ::_exit(127);
   }
 };
 
@@ -85,7 +92,9 @@ class Process final : public ServerProcess {
     } else if (::access(exe.c_str(), X_OK) != 0) {
       throw std::runtime_error("the server executable '" + exe.string() + "' is missing or not executable");
     }
-    std::string reaper = util::self_executable();
+    // /proc/self/exe, not its resolved path: after an upgrade the path names
+    // a deleted file, while /proc/self/exe still execs the running binary.
+    std::string reaper = "/proc/self/exe";
     std::error_code fec;
     if (!spec.cwd.empty() && !std::filesystem::is_directory(spec.cwd, fec))
       throw std::runtime_error("server working directory '" + spec.cwd + "' is not a directory");

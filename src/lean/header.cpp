@@ -125,6 +125,10 @@ std::string module_to_path(std::string_view module) {
   for (std::size_t i = 0; i < module.size();) {
     if (module.substr(i, 2) == "\xc2\xab") {
       auto close = module.find("\xc2\xbb", i);
+      if (close == std::string_view::npos) {  // an unclosed «: the rest is the name
+        out.append(module.substr(i + 2));
+        break;
+      }
       out.append(module.substr(i + 2, close - i - 2));
       i = close + 2;
     } else if (module[i] == '.') {

@@ -45,6 +45,8 @@ bool parse_duration(std::string_view s, long long& out) {
   long long v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || s.empty() || v <= 0) return false;
+  constexpr long long kMax = 100LL * 365 * 86400;  // a century: anything longer is a typo
+  if (v > kMax / mult) return false;
   out = v * mult;
   return true;
 }
@@ -224,8 +226,8 @@ ParseResult parse_options(int argc, const char* const* argv) {
       if (!v) return r;
       char* end = nullptr;
       o.restart_window_s = std::strtod(v, &end);
-      if (!end || *end != '\0' || !(o.restart_window_s > 0)) {
-        r.error = "--restart-window expects a positive number of seconds, got '" + std::string(v) + "'";
+      if (!end || *end != '\0' || !(o.restart_window_s > 0) || !(o.restart_window_s <= 86400)) {
+        r.error = "--restart-window expects a number of seconds in (0, 86400], got '" + std::string(v) + "'";
         return r;
       }
     } else if (!a.empty() && a[0] != '-') {
@@ -247,6 +249,19 @@ ParseResult parse_options(int argc, const char* const* argv) {
   }
   if (const char* env = std::getenv("LEAN_LSP_PROXY_NO_DAEMON"); env && std::string_view(env) == "1") o.no_daemon = true;
   return r;
+}
+
+void make_paths_absolute(Options& o) {
+  namespace fs = std::filesystem;
+  auto abs = [](std::optional<std::string>& p) {
+    if (p && !p->empty()) p = fs::absolute(*p).lexically_normal().string();
+  };
+  abs(o.cache_dir);
+  abs(o.trace_dir);
+  abs(o.log_file);
+  abs(o.root);
+  if (!o.server_command.empty() && o.server_command[0].find('/') != std::string::npos)
+    o.server_command[0] = fs::absolute(o.server_command[0]).lexically_normal().string();
 }
 
 std::string apply_settings_file(const std::string& dir, Options& o) {
@@ -271,16 +286,16 @@ std::string apply_settings_file(const std::string& dir, Options& o) {
       else bad("\"maxRestarts\" must be a non-negative integer");
     } else if (key == "restartWindowSeconds") {
       if (o.given.count("--restart-window")) continue;
-      if (v.is_number() && v.get<double>() > 0) o.restart_window_s = v.get<double>();
-      else bad("\"restartWindowSeconds\" must be a positive number");
+      if (v.is_number() && v.get<double>() > 0 && v.get<double>() <= 86400) o.restart_window_s = v.get<double>();
+      else bad("\"restartWindowSeconds\" must be a number of seconds in (0, 86400]");
     } else if (key == "maxMessageSize") {
       if (o.given.count("--max-message-size")) continue;
       if (v.is_number_unsigned() && v.get<std::uint64_t>() > 0) o.max_message_size = v.get<std::size_t>();
       else bad("\"maxMessageSize\" must be a positive number of bytes");
     } else if (key == "traceDir") {
       if (o.given.count("--trace-dir")) continue;
-      if (v.is_string()) o.trace_dir = v.get<std::string>();
-      else bad("\"traceDir\" must be a string");
+      if (v.is_string()) o.trace_dir = (std::filesystem::path(dir) / v.get<std::string>()).lexically_normal().string();
+      else bad("\"traceDir\" must be a string (relative to the workspace)");
     } else if (key == "$schema" || key == "comment") {
       continue;
     } else {

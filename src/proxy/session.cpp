@@ -108,6 +108,10 @@ struct Session::Impl final : RouterIo {
       error = e.what();
       return false;
     }
+    return true;
+  }
+
+  void attach_client() {
     client_->start({
         [this](std::string body) {
           if (trace_) trace_->write("client->proxy", body);
@@ -124,13 +128,13 @@ struct Session::Impl final : RouterIo {
     });
     client_->set_queue_limit(kQueueLimit);
     if (!config_.cache_notice.empty()) send_to_client(protocol::make_log_message(2, config_.cache_notice));
-    return true;
   }
 
   void stop() {
     router_.client_closed();
     finish(0);
   }
+
 
   void send_to_client(std::string body) override {
     if (trace_) trace_->write("proxy->client", body);
@@ -278,7 +282,9 @@ struct Session::Impl final : RouterIo {
     backend_ = std::make_unique<cache::Backend>(config_.store,
                                                 [this](std::function<void()> fn) { loop_.post(std::move(fn)); });
     cache::ServerSpec spec{config_.argv, config_.cwd, {}};
-    return std::make_unique<cache::CacheInterceptor>(*backend_, spec, cache::InterceptOptions{});
+    cache::InterceptOptions opts;
+    opts.read_only = config_.options.cache == Options::CacheMode::readonly;
+    return std::make_unique<cache::CacheInterceptor>(*backend_, spec, opts);
   }
 
   io::EventLoop& loop_;
@@ -304,7 +310,13 @@ struct Session::Impl final : RouterIo {
 Session::Session(io::EventLoop& loop, int in_fd, int out_fd, SessionConfig config, std::function<void(int)> on_done)
     : impl_(std::make_unique<Impl>(loop, in_fd, out_fd, std::move(config), std::move(on_done))) {}
 Session::~Session() = default;
-bool Session::start(std::string& error) { return impl_->start(error); }
+bool Session::start(std::string& error) {
+  if (!impl_->start(error)) return false;
+  impl_->attach_client();
+  return true;
+}
+bool Session::start_server(std::string& error) { return impl_->start(error); }
+void Session::attach_client() { impl_->attach_client(); }
 void Session::stop() { impl_->stop(); }
 std::string Session::stats_json() const {
   return "{\"proxy\":" + impl_->proxy_stats() +

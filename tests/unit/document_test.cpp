@@ -110,3 +110,15 @@ TEST_CASE("documents replay in the order they were opened") {
   CHECK(order[0]->uri == "file:///z.lean");
   CHECK(order[2]->uri == "file:///m.lean");
 }
+
+TEST_CASE("a replayed document keeps a CR that an edit put before a LF") {
+  DocumentStore s;
+  REQUIRE(s.did_open(open_params("file:///a.lean", 1, "a\nb")).empty());
+  REQUIRE(s.did_change(change_params("file:///a.lean", 2,
+                                     R"([{"range":{"start":{"line":0,"character":1},"end":{"line":0,"character":1}},"text":"\r"}])"))
+              .empty());
+  REQUIRE(s.find("file:///a.lean")->text == "a\r\nb");  // Lean holds this too
+  DocumentStore replayed;
+  REQUIRE(replayed.did_open(DocumentStore::did_open_params(*s.find("file:///a.lean"))).empty());
+  CHECK(replayed.find("file:///a.lean")->text == "a\r\nb");
+}

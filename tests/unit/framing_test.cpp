@@ -140,3 +140,18 @@ TEST_CASE("LF-only header endings are tolerated") {
   auto e = drain(p);
   REQUIRE(e.bodies.size() == 1);
 }
+
+TEST_CASE("junk glued to a header is handled the same whatever the reads") {
+  std::string stream = std::string("\0abcdefghijklmnopqrst", 21) + encode("{}");
+  for (std::size_t chunk : {1u, 3u, 1000u}) {
+    FrameParser p;
+    auto e = feed_all(p, stream, chunk);
+    CAPTURE(chunk);
+    REQUIRE(e.bodies.size() == 1);
+    CHECK(e.bodies[0] == "{}");
+  }
+  FrameParser p;
+  p.feed("debug: x" + encode("{}"));
+  auto e = drain(p);
+  REQUIRE(e.bodies.size() == 1);
+}

@@ -132,3 +132,10 @@ TEST_CASE("header signatures ignore whitespace and comments, not syntax") {
   CHECK(a.signature != c.signature);
   CHECK(lean::parse_header("module\nprelude\nimport all X").signature == "module prelude import all X");
 }
+
+TEST_CASE("an unclosed guillemet in an import name ends the name") {
+  CHECK(lean::module_to_path("A.«b") == "A/b");
+  auto h = lean::parse_header("import A«b\n");
+  REQUIRE(h.imports.size() == 1);
+  CHECK(lean::module_to_path(h.imports[0]).size() < 16);
+}

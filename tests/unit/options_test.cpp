@@ -37,7 +37,10 @@ TEST_CASE("bad usage says what is wrong") {
   CHECK(parse({"--log-level", "loud"}).error.find("log level") != std::string::npos);
   CHECK(parse({"--max-message-size", "-1"}).error.find("positive size") != std::string::npos);
   CHECK(parse({"--root"}).error.find("needs a value") != std::string::npos);
-  CHECK(parse({"--restart-window", "0"}).error.find("positive") != std::string::npos);
+  CHECK(parse({"--restart-window", "0"}).error.find("(0, 86400]") != std::string::npos);
+  CHECK_FALSE(parse({"--restart-window", "inf"}).error.empty());
+  CHECK_FALSE(parse({"--cache-ttl", "9999999999999999d"}).error.empty());  // would overflow
+  CHECK_FALSE(parse({"--idle-timeout", "99999999999999999"}).error.empty());
 }
 
 TEST_CASE("default server command is what vscode-lean4 runs") {

@@ -17,7 +17,8 @@
 namespace leanproxy::cache {
 
 struct InterceptOptions {
-  bool enabled = true;  ///< runtime toggle; off = pass everything through
+  bool enabled = true;     ///< runtime toggle; off = pass everything through
+  bool read_only = false;  ///< serve, never store (--cache readonly, per session)
 };
 
 /// Rules (DESIGN.md "Cache semantics"):

@@ -64,6 +64,7 @@ class FrameParser {
   std::size_t body_len_ = 0;       // valid when in_body_
   bool in_body_ = false;
   std::size_t skip_left_ = 0;      // bytes of an oversized body still to discard
+  bool resync_ = false;            // junk was skipped: only "Content-Length" starts the next frame
   std::size_t max_body_;
 };
 

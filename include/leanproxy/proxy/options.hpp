@@ -48,6 +48,11 @@ ParseResult parse_options(int argc, const char* const* argv);
 /// The --help text.
 std::string usage();
 
+/// Makes every path in `options` absolute against the current directory
+/// (cache and trace dirs, log file, root, a relative server executable): a
+/// daemon runs elsewhere and must see the paths the user meant.
+void make_paths_absolute(Options& options);
+
 /// Applies `<dir>/.lean-lsp-proxy.json` (the per-workspace settings file) to
 /// `options`, except where a flag was given on the command line. Returns a
 /// description of problems (unknown keys, bad values) for the log; a missing

@@ -54,6 +54,12 @@ class Session {
   /// Starts the server and begins reading the client. False (with `error`)
   /// when the server cannot be started.
   bool start(std::string& error);
+  /// The same in two steps, for the daemon: the server first (so a failure
+  /// can still be reported in the hello reply), then the client. A server
+  /// does not speak before the client has (LSP), so nothing is written to the
+  /// client in between.
+  bool start_server(std::string& error);
+  void attach_client();
   /// Ends the session politely (shutdown + exit to the server, then signals).
   void stop();
   /// This session's part of the stats: {"proxy": {...}, "cache": {...}|null}.

@@ -1,0 +1,306 @@
+// Helpers for the daemon tests: a private daemon world per test (runtime dir,
+// cache dir, a tag in the environment to find every process it started),
+// CLI runs, an LSP client over a proxy's stdio, /proc inspection.
+//
+// Every world sets LEAN_LSP_PROXY_NO_DAEMON=0 explicitly (the suite exports 1),
+// a private LEAN_LSP_PROXY_RUNTIME_DIR and a private --cache-dir, and
+// world.close() stops its daemon (`daemon stop`, then checks the pid is gone)
+// and SIGKILLs anything still carrying its tag, failing if there was any.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { paths, start, waitExit, reap, frame, alive, waitGone, sleep, withTimeout, executable } from '../e2e/lib/harness.mjs';
+
+export { paths, start, waitExit, reap, frame, alive, waitGone, sleep, withTimeout, executable };
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const build = process.env.LLP_BUILD_DIR ?? path.resolve(repo, 'build');
+export const simBin = process.env.LLP_SIM_BIN_DIR ?? path.resolve(path.dirname(paths.proxy), '../sim-bin');
+
+/** Skip reason, or false: these tests need the proxy and the crash server built. */
+export const skip = (() => {
+  const missing = [paths.proxy, paths.crashy].filter((p) => !executable(p));
+  if (missing.length) {
+    const s = `e2e skipped: not built: ${missing.join(', ')}`;
+    console.log(s);
+    return s;
+  }
+  if (process.platform !== 'linux') return 'e2e skipped: linux only';
+  return false;
+})();
+export const simSkip = skip || (executable(path.join(simBin, 'lake')) ? false : `e2e skipped: simulator not built (${simBin})`);
+
+/** Absolute, normalized, as the proxy computes the socket name for a non-default --cache-dir. */
+export function socketName(cacheDir) {
+  const abs = path.resolve(cacheDir);
+  return `daemon-${createHash('sha256').update(abs).digest('hex').slice(0, 12)}.sock`;
+}
+
+/** The processes carrying `tag` in their environment (what a world started, transitively). */
+export function tagged(tag) {
+  const needle = `LLP_DAEMON_TEST_TAG=${tag}`;
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0');
+      if (env.includes(needle) && alive(Number(d))) out.push({ pid: Number(d), cmd: cmdline(Number(d)).join(' ') });
+    } catch { /* gone, or not readable */ }
+  }
+  return out;
+}
+
+export function cmdline(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s, i, a) => i < a.length - 1 || s);
+  } catch {
+    return [];
+  }
+}
+
+export function ppid(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+/** `lean-lsp-proxy daemon …` processes (any parent) whose command line names `cacheDir`. */
+export function daemonPids(cacheDir) {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const argv = cmdline(Number(d));
+    if (argv.length < 2 || !path.basename(argv[0]).startsWith('lean-lsp-proxy') || argv[1] !== 'daemon') continue;
+    if (argv[2] === 'stop') continue;
+    const i = argv.indexOf('--cache-dir');
+    const dir = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--cache-dir='))?.slice(12);
+    if (dir && path.resolve('/', dir) === path.resolve(cacheDir) && alive(Number(d))) out.push(Number(d));
+  }
+  return out;
+}
+
+/** The inodes ("pipe:[N]" / "socket:[N]") a process holds, by fd. */
+export function fdTargets(pid) {
+  const out = {};
+  try {
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try { out[fd] = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { /* closed meanwhile */ }
+    }
+  } catch { /* gone */ }
+  return out;
+}
+
+export async function waitFor(pred, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * A private daemon world. `opts.runtime` overrides the runtime dir (for the
+ * fallback tests); `opts.env` adds variables.
+ */
+export class World {
+  constructor(name, opts = {}) {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), `llp-daemon-${name}-`));
+    this.runtime = opts.runtime ?? path.join(this.root, 'run');
+    this.cache = path.join(this.root, 'cache');
+    this.tag = randomBytes(8).toString('hex');
+    this.env = {
+      ...process.env,
+      LEAN_LSP_PROXY_NO_DAEMON: '0',
+      LEAN_LSP_PROXY_RUNTIME_DIR: this.runtime,
+      XDG_CACHE_HOME: path.join(this.root, 'xdg-cache'),
+      LLP_DAEMON_TEST_TAG: this.tag,
+      PATH: `${simBin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      ...opts.env,
+    };
+    this.children = [];
+  }
+
+  get socket() { return path.join(this.runtime, socketName(this.cache)); }
+  get log() { return this.socket.replace(/\.sock$/, '.log'); }
+  logText() { try { return fs.readFileSync(this.log, 'utf8'); } catch { return '(no daemon log)'; } }
+
+  /** Runs the CLI synchronously: {code, stdout, stderr}. */
+  cli(args, { cache = true, env = {}, timeout = 20000, bin = paths.proxy } = {}) {
+    const argv = cache ? [...args, '--cache-dir', this.cache] : args;
+    const r = spawnSync(bin, argv, { env: { ...this.env, ...env }, encoding: 'utf8', timeout });
+    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** A proxy (the editor's command) with piped stdio, through the daemon unless told otherwise. */
+  proxy(server, { args = [], cwd = this.root, env = {}, bin = paths.proxy } = {}) {
+    const child = start([bin, '--cache-dir', this.cache, '--log-level', 'debug', ...args, '--', ...server],
+      { cwd, env: { ...this.env, ...env } });
+    this.children.push(child);
+    return child;
+  }
+
+  /** `daemon --foreground` started by the test; resolves once the socket answers. */
+  async foregroundDaemon(args = []) {
+    const child = start([paths.proxy, 'daemon', '--foreground', '--cache-dir', this.cache, ...args], { env: this.env });
+    this.children.push(child);
+    await waitFor(() => fs.existsSync(this.socket) || child.exitCode !== null, 10000, () => `daemon socket ${this.socket}\n${child.stderrText}`);
+    if (child.exitCode !== null) throw new Error(`foreground daemon exited ${child.exitCode}: ${child.stderrText}`);
+    return child;
+  }
+
+  daemons() { return daemonPids(this.cache); }
+
+  /**
+   * `daemon stop`, then the pid(s) must be gone; then nothing tagged may be
+   * left. Returns a list of problems (empty = clean); always cleans up.
+   */
+  async close() {
+    const problems = [];
+    const before = this.daemons();
+    if (fs.existsSync(this.runtime)) {
+      const r = this.cli(['daemon', 'stop']);
+      if (r.code !== 0) problems.push(`daemon stop exited ${r.code}: ${r.stdout}${r.stderr}`);
+    }
+    const left = await waitGone(before, 12000);
+    if (left.length) problems.push(`daemon pid(s) ${left} still alive after 'daemon stop'`);
+    for (const c of this.children) {
+      if (c.exitCode === null && c.signalCode === null) {
+        // a proxy whose session the stop ended should exit by itself
+        try { await withTimeout(c.exited, 5000, 'child exit'); } catch { problems.push(`child ${c.pid} (${c.spawnargs.slice(1, 3).join(' ')}…) still running`); reap(c); }
+      }
+    }
+    let stray = tagged(this.tag).filter((p) => !this.children.some((c) => c.pid === p.pid));
+    if (stray.length) {
+      await sleep(1000);  // a reaper finishing its tree
+      stray = tagged(this.tag).filter((p) => !this.children.some((c) => c.pid === p.pid));
+    }
+    if (stray.length) {
+      problems.push(`left running: ${stray.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`);
+      for (const p of stray) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+    }
+    for (const p of this.daemons()) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    if (!process.env.LLP_DAEMON_TEST_KEEP) fs.rmSync(this.root, { recursive: true, force: true });
+    return problems;
+  }
+}
+
+/**
+ * A minimal LSP client over a child's stdio: requests, notifications, every
+ * message kept; server→client requests are answered with null.
+ */
+export class Lsp {
+  constructor(child) {
+    this.child = child;
+    this.messages = [];
+    this.waiters = [];
+    this.nextId = 1;
+    this.ended = new Promise((res) => child.stdout.on('end', () => res(Date.now())));
+    let buf = Buffer.alloc(0);
+    child.stdout.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const m = /Content-Length:\s*(\d+)/i.exec(buf.subarray(0, end).toString('ascii'));
+        if (!m) { buf = Buffer.alloc(0); return; }
+        const len = Number(m[1]);
+        if (buf.length < end + 4 + len) return;
+        const msg = JSON.parse(buf.subarray(end + 4, end + 4 + len).toString('utf8'));
+        buf = buf.subarray(end + 4 + len);
+        if ('method' in msg && 'id' in msg) this.send({ jsonrpc: '2.0', id: msg.id, result: null });
+        this.messages.push(msg);
+        this.waiters = this.waiters.filter((w) => !(w.pred(msg) && (w.resolve(msg), true)));
+      }
+    });
+  }
+
+  send(obj) { if (this.child.stdin.writable) this.child.stdin.write(frame(JSON.stringify(obj))); }
+  notify(method, params = {}) { this.send({ jsonrpc: '2.0', method, params }); }
+
+  waitFor(pred, ms, what) {
+    const hit = this.messages.find(pred);
+    if (hit) return Promise.resolve(hit);
+    return withTimeout(new Promise((resolve) => this.waiters.push({ pred, resolve })), ms,
+      () => `${what}\n--- received ---\n${JSON.stringify(this.messages).slice(-1500)}\n--- stderr ---\n${this.child.stderrText.slice(-3000)}`);
+  }
+
+  async request(method, params, ms = 15000) {
+    const id = this.nextId++;
+    this.send({ jsonrpc: '2.0', id, method, params });
+    // Fails at once (not at the timeout) when the proxy closes its stdout first.
+    const closed = this.ended.then(() => sleep(100)).then(() => { throw new Error(`the proxy closed its stdout before replying to ${method}\n--- stderr ---\n${this.child.stderrText.slice(-3000)}`); });
+    const r = await Promise.race([this.waitFor((m) => m.id === id && !('method' in m), ms, `reply to ${method} (id ${id})`), closed]);
+    if (r.error) throw new Error(`${method} failed: ${JSON.stringify(r.error)}`);
+    return r.result;
+  }
+
+  async initialize(rootUri = null, capabilities = {}, ms = 15000) {
+    const r = await this.request('initialize', { processId: process.pid, rootUri, capabilities }, ms);
+    this.notify('initialized', {});
+    return r;
+  }
+
+  /** shutdown + exit; resolves with the proxy's exit code. */
+  async shutdown(ms = 15000) {
+    await this.request('shutdown', null);
+    this.notify('exit', {});
+    const { code } = await waitExit(this.child, ms, 'proxy exit after shutdown/exit');
+    return code;
+  }
+}
+
+/** The daemon pid the proxy reported connecting to (from its debug log on stderr), or null. */
+export function connectedDaemonPid(child) {
+  const m = /connected to the lean-lsp-proxy daemon \(pid (\d+)\)/.exec(child.stderrText);
+  return m ? Number(m[1]) : null;
+}
+
+/** A small simulated Lake workspace, built. */
+export function simWorkspace(root) {
+  const ws = path.join(root, 'ws');
+  fs.mkdirSync(path.join(ws, 'Demo'), { recursive: true });
+  fs.writeFileSync(path.join(ws, 'lakefile.toml'), 'name = "demo"\n');
+  fs.writeFileSync(path.join(ws, 'lean-toolchain'), 'leanprover/lean4:v4.28.0\n');
+  fs.writeFileSync(path.join(ws, 'Demo/A.lean'), 'def a : Nat := 2\n');
+  fs.writeFileSync(path.join(ws, 'Main.lean'), 'import Demo.A\n');
+  execFileSync(path.join(simBin, 'lake'), ['build'], {
+    cwd: ws, stdio: 'ignore', env: { ...process.env, PATH: `${simBin}:${process.env.PATH}` },
+  });
+  return { dir: ws, uri: (rel) => pathToFileURL(path.join(ws, rel)).href };
+}
+
+export function uidOf(name) {
+  try {
+    return Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Another uid to connect as: the `llptest` user (created with `useradd -M`
+ * when we are root and it is missing), else `nobody`. null when we cannot
+ * switch uid (not root, or no setpriv).
+ */
+export function otherUid() {
+  if (process.getuid() !== 0) return null;
+  if (!executable('/usr/bin/setpriv')) return null;
+  let uid = uidOf('llptest');
+  if (uid === null) {
+    spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', 'llptest'], { stdio: 'ignore' });
+    uid = uidOf('llptest');
+  }
+  if (uid === null) uid = uidOf('nobody');
+  return uid;
+}
+
+export { repo, build };

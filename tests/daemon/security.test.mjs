@@ -1,0 +1,220 @@
+// The daemon's socket is private: 0600 in a 0700 directory of ours; other
+// uids are refused (SO_PEERCRED) with a clear error; a runtime directory that
+// is not ours, or that cannot be made, sends the proxy in-process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { World, Lsp, paths, skip, otherUid, connectedDaemonPid, socketName, waitFor } from './lib.mjs';
+
+async function finish(w) {
+  const problems = await w.close();
+  // after a failure, report the cleanup without masking the failure
+  if (w.failed) { if (problems.length) console.log(`cleanup after failure: ${problems.join('; ')}`); return; }
+  assert.deepEqual(problems, [], 'the world did not end cleanly');
+}
+
+// A tiny client for another uid: connects, waits for the daemon to speak, prints
+// {reply} (whatever came back) or {error} (the connect error code).
+const peerScript = `
+const net = require('net');
+const s = net.connect(process.argv[1]);
+let reply = '', error = null;
+// Nothing is written: a refused peer gets its reply at accept (writing first
+// would race the daemon closing the connection: EPIPE before the read).
+s.on('data', (d) => { reply += d; });
+s.on('error', (e) => { error = e.code; });
+s.on('close', () => { console.log(JSON.stringify({ uid: process.getuid(), reply, error })); });
+setTimeout(() => { console.log(JSON.stringify({ uid: process.getuid(), reply, error: error ?? 'timeout' })); process.exit(0); }, 5000);
+`;
+
+function connectAs(uid, socket) {
+  const r = spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', process.execPath, '-e', peerScript, socket],
+    { encoding: 'utf8', cwd: '/', timeout: 10000 });
+  assert.equal(r.status, 0, `setpriv failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n')[0]);
+}
+
+test('socket 0600 in a 0700 directory owned by us; a pre-existing group/world-accessible runtime dir is made private', { skip }, async () => {
+  const w = new World('modes');
+  try {
+    fs.mkdirSync(w.runtime, { mode: 0o755 });
+    fs.chmodSync(w.runtime, 0o755);
+    const d = await w.foregroundDaemon();
+    const st = fs.statSync(w.socket);
+    assert.ok(st.isSocket(), `${w.socket} is not a socket`);
+    assert.equal(st.mode & 0o777, 0o600, `socket mode ${(st.mode & 0o777).toString(8)}`);
+    assert.equal(st.uid, process.getuid());
+    const dst = fs.statSync(w.runtime);
+    assert.equal(dst.mode & 0o777, 0o700, `runtime dir mode ${(dst.mode & 0o777).toString(8)}`);
+    assert.equal(dst.uid, process.getuid());
+    // the name: daemon-<sha256(abs cache dir)[:12]>.sock for a non-default --cache-dir
+    assert.equal(path.basename(w.socket), socketName(w.cache));
+    for (const f of fs.readdirSync(w.runtime)) {
+      const m = fs.statSync(path.join(w.runtime, f)).mode & 0o077;
+      assert.equal(m, 0, `${f} is accessible to others (${(fs.statSync(path.join(w.runtime, f)).mode & 0o777).toString(8)})`);
+    }
+    assert.ok(d.pid);
+  } catch (e) {
+    w.failed = e;
+    throw e;
+  } finally {
+    await finish(w);
+  }
+});
+
+test('a connection from another uid is refused with a clear error (SO_PEERCRED)', { skip }, async (t) => {
+  const uid = otherUid();
+  if (uid === null) {
+    t.skip('not root or no setpriv: cannot connect as another uid');
+    return;
+  }
+  const w = new World('peercred');
+  try {
+    const d = await w.foregroundDaemon();  // logs to its stderr
+    // 1. With the permissions as the daemon made them, another uid cannot even reach the socket.
+    const denied = connectAs(uid, w.socket);
+    assert.equal(denied.uid, uid);
+    assert.equal(denied.error, 'EACCES', `expected EACCES, got ${JSON.stringify(denied)}`);
+    // 2. With the file permissions opened up by the test (what a careless
+    //    chmod or a shared runtime dir would do), the connection reaches the
+    //    daemon, and SO_PEERCRED must refuse it with a reply naming the uids.
+    fs.chmodSync(w.root, 0o711);  // mkdtemp made it 0700
+    fs.chmodSync(w.runtime, 0o711);
+    fs.chmodSync(w.socket, 0o666);
+    const refused = connectAs(uid, w.socket);
+    fs.chmodSync(w.socket, 0o600);
+    fs.chmodSync(w.runtime, 0o700);
+    fs.chmodSync(w.root, 0o700);
+    assert.ok(refused.reply, `no reply: ${JSON.stringify(refused)}`);
+    const body = refused.reply.slice(refused.reply.indexOf('\r\n\r\n') + 4);
+    const j = JSON.parse(body);
+    assert.equal(j.ok, false);
+    assert.match(j.error, new RegExp(`uid ${uid}`));
+    assert.match(j.error, /refused/);
+    await waitFor(() => d.stderrText.includes(`refused a connection from uid ${uid}`), 2000, () => `the refusal in the daemon log:\n${d.stderrText}`);
+    // 3. The daemon still serves its owner.
+    const st = w.cli(['status']);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /daemon running/);
+  } catch (e) {
+    w.failed = e;
+    throw e;
+  } finally {
+    await finish(w);
+  }
+});
+
+/** In-process fallback: the session works and the log says why. */
+async function fallbackSession(w, { expectLog }) {
+  const p = w.proxy([paths.crashy]);
+  const lsp = new Lsp(p);
+  const t0 = Date.now();
+  await lsp.initialize();
+  lsp.notify('textDocument/didOpen', { textDocument: { uri: 'file:///tmp/f.txt', languageId: 'plaintext', version: 1, text: 'x\n' } });
+  const docs = await lsp.request('test/documents', null);
+  assert.equal(docs.documents.length, 1);
+  assert.equal(await lsp.shutdown(), 0);
+  assert.equal(connectedDaemonPid(p), null, 'it should not have used a daemon');
+  assert.match(p.stderrText, /daemon unavailable \(.*\); running in-process/);
+  if (expectLog) assert.match(p.stderrText, expectLog);
+  assert.deepEqual(w.daemons(), [], 'no daemon may have been started');
+  return Date.now() - t0;
+}
+
+test('fallback: a runtime dir owned by another uid → the proxy runs in-process (and says so)', { skip }, async (t) => {
+  const uid = otherUid();
+  if (uid === null) {
+    t.skip('not root: cannot make a directory of another uid');
+    return;
+  }
+  const w = new World('foreign');
+  try {
+    fs.mkdirSync(w.runtime, { mode: 0o700 });
+    fs.chownSync(w.runtime, uid, uid);
+    const ms = await fallbackSession(w, { expectLog: new RegExp(`belongs to uid ${uid}, not to us`) });
+    assert.ok(ms < 5000, `fallback took ${ms} ms`);
+    assert.deepEqual(fs.readdirSync(w.runtime), [], 'nothing may be created in a directory that is not ours');
+  } catch (e) {
+    w.failed = e;
+    throw e;
+  } finally {
+    await finish(w);
+  }
+});
+
+test('fallback: a runtime dir that cannot be created (a file is in the way) → in-process', { skip }, async () => {
+  const w = new World('nodir');
+  try {
+    fs.writeFileSync(path.join(w.root, 'file'), 'not a directory\n');
+    w.env.LEAN_LSP_PROXY_RUNTIME_DIR = path.join(w.root, 'file', 'run');
+    w.runtime = w.env.LEAN_LSP_PROXY_RUNTIME_DIR;
+    const ms = await fallbackSession(w, { expectLog: /cannot create/ });
+    assert.ok(ms < 5000, `fallback took ${ms} ms`);
+  } catch (e) {
+    w.failed = e;
+    throw e;
+  } finally {
+    await finish(w);
+  }
+});
+
+test('fallback: a symlink as the runtime dir is refused → in-process', { skip }, async () => {
+  const w = new World('symlink');
+  try {
+    fs.mkdirSync(path.join(w.root, 'real'), { mode: 0o700 });
+    fs.symlinkSync(path.join(w.root, 'real'), w.runtime);
+    await fallbackSession(w, { expectLog: /is not a directory/ });
+  } catch (e) {
+    w.failed = e;
+    throw e;
+  } finally {
+    await finish(w);
+  }
+});
+
+test('--no-daemon and LEAN_LSP_PROXY_NO_DAEMON=1 run in-process and touch no runtime dir', { skip }, async () => {
+  const w = new World('nodaemon');
+  try {
+    for (const [args, env] of [[['--no-daemon'], {}], [[], { LEAN_LSP_PROXY_NO_DAEMON: '1' }]]) {
+      const p = w.proxy([paths.crashy], { args, env });
+      const lsp = new Lsp(p);
+      await lsp.initialize();
+      assert.equal((await lsp.request('test/documents', null)).documents.length, 0);
+      assert.equal(await lsp.shutdown(), 0);
+      assert.equal(connectedDaemonPid(p), null);
+      assert.doesNotMatch(p.stderrText, /daemon unavailable/);
+    }
+    assert.equal(fs.existsSync(w.runtime), false, 'the runtime dir was created');
+    assert.deepEqual(w.daemons(), []);
+  } catch (e) {
+    w.failed = e;
+    throw e;
+  } finally {
+    await finish(w);
+  }
+});
+
+test('without LEAN_LSP_PROXY_RUNTIME_DIR (set empty) the daemon lives in $XDG_RUNTIME_DIR/lean-lsp-proxy (private XDG dir here)', { skip }, async () => {
+  const w = new World('xdg');
+  try {
+    const xdg = path.join(w.root, 'xdg-run');
+    fs.mkdirSync(xdg, { mode: 0o700 });
+    w.env.LEAN_LSP_PROXY_RUNTIME_DIR = '';  // empty = unset for the proxy; still nothing global is touched
+    w.env.XDG_RUNTIME_DIR = xdg;
+    w.runtime = path.join(xdg, 'lean-lsp-proxy');
+    const p = w.proxy([paths.crashy]);
+    const lsp = new Lsp(p);
+    await lsp.initialize();
+    assert.ok(connectedDaemonPid(p), p.stderrText);
+    assert.ok(fs.statSync(w.socket).isSocket(), `no socket at ${w.socket}`);
+    assert.equal(fs.statSync(w.runtime).mode & 0o777, 0o700);
+    assert.equal(await lsp.shutdown(), 0);
+  } catch (e) {
+    w.failed = e;
+    throw e;
+  } finally {
+    await finish(w);
+  }
+});
