@@ -53,6 +53,13 @@ std::string uri_path(const std::string& uri) {
   return out;
 }
 
+// The publishDiagnostics the proxy sends itself (a hit, or a correction).
+std::string publish(const std::string& uri, std::int64_t version, const std::string& diagnostics) {
+  return protocol::make_notification("textDocument/publishDiagnostics", "{\"uri\":" + json::quote(uri) +
+                                                                            ",\"version\":" + std::to_string(version) +
+                                                                            ",\"diagnostics\":" + diagnostics + "}");
+}
+
 }  // namespace
 
 bool same_diagnostics(std::string_view a, std::string_view b) {
@@ -257,9 +264,7 @@ void CacheInterceptor::on_answer(const std::string& uri, DocAnswer a) {
     std::string vd = "{\"uri\":" + json::quote(uri) + ",\"version\":" + std::to_string(v.number) + "}";
     port_->to_client(protocol::make_notification("$/lean/fileProgress",
                                                  "{\"textDocument\":" + vd + ",\"processing\":[]}"));
-    port_->to_client(protocol::make_notification(
-        "textDocument/publishDiagnostics",
-        "{\"uri\":" + json::quote(uri) + ",\"version\":" + std::to_string(v.number) + ",\"diagnostics\":" + v.served + "}"));
+    port_->to_client(publish(uri, v.number, v.served));
     log::debug("cache hit: " + uri + " v" + std::to_string(v.number) + " key " + v.answer->key.digest.substr(0, 12));
   } else {
     v.lookup = Lookup::miss;
@@ -381,24 +386,14 @@ void CacheInterceptor::on_finished(const std::string& uri, std::int64_t version,
       // Not a key error: the worker's imports changed under it, and the
       // editor has been given the server's own publishes since.
       log::info("cache: " + uri + " v" + std::to_string(version) + " was served, then its imports changed on disk");
-      if (!v.forwarding)
-        port_->to_client(protocol::make_notification(
-            "textDocument/publishDiagnostics", "{\"uri\":" + json::quote(uri) + ",\"version\":" +
-                                                   std::to_string(version) + ",\"diagnostics\":" + final + "}"));
+      if (!v.forwarding) port_->to_client(publish(uri, version, final));
     } else if (ok) {
       ++stats_.mismatches;
       log::error("cache MISMATCH for " + uri + " v" + std::to_string(version) + " (key " + v.answer->key.digest +
                  "): the server's result differs from the cached one; a dependency is missing from the key");
-      port_->to_client(protocol::make_notification(
-          "textDocument/publishDiagnostics",
-          "{\"uri\":" + json::quote(uri) + ",\"version\":" + std::to_string(version) + ",\"diagnostics\":" + final + "}"));
+      port_->to_client(publish(uri, version, final));
       v.served = final;
-      if (why_not.empty()) {
-        backend_.store({{uri, version, port_->documents().find(uri)->text,
-                         port_->documents().find(uri)->dependency_build_mode.value_or("always"), false},
-                        v.answer->key.digest, d.worker_deps, final, elab_ms},
-                       [](StoreOutcome) {});
-      }
+      if (why_not.empty()) store_final(d, final, elab_ms, [](StoreOutcome) {});
     }
     release_waits(v);
     return;
@@ -407,18 +402,25 @@ void CacheInterceptor::on_finished(const std::string& uri, std::int64_t version,
     if (v.answer && v.answer->cacheable) skip(why_not);
     return;
   }
-  const document::Document* doc = port_->documents().find(uri);
-  backend_.store({{uri, version, doc->text, doc->dependency_build_mode.value_or("always"), false},
-                  v.answer->key.digest, d.worker_deps, final, elab_ms},
-                 [this, uri, version](StoreOutcome o) {
-                   if (o != StoreOutcome::stored) {
-                     skip(outcome_name(o));
-                     return;
-                   }
-                   ++stats_.stores;
-                   auto it = docs_.find(uri);
-                   if (it != docs_.end() && it->second.v.number == version) it->second.v.stored = true;
-                 });
+  store_final(d, final, elab_ms, [this, uri, version](StoreOutcome o) {
+    if (o != StoreOutcome::stored) {
+      skip(outcome_name(o));
+      return;
+    }
+    ++stats_.stores;
+    auto it = docs_.find(uri);
+    if (it != docs_.end() && it->second.v.number == version) it->second.v.stored = true;
+  });
+}
+
+void CacheInterceptor::store_final(const Doc& d, const std::string& final, double elab_ms,
+                                   std::function<void(StoreOutcome)> done) {
+  // The backend stores only if the key it computes now equals the one the
+  // version was looked up under, and the worker's view still matches.
+  const document::Document* doc = port_->documents().find(d.uri);
+  backend_.store({{d.uri, d.v.number, doc->text, doc->dependency_build_mode.value_or("always"), false},
+                  d.v.answer->key.digest, d.worker_deps, final, elab_ms},
+                 std::move(done));
 }
 
 void CacheInterceptor::release_waits(Version& v) {

@@ -98,7 +98,7 @@ class CacheInterceptor final : public proxy::Interceptor {
   void begin_version(Doc& d, bool worker_start, bool bypass);
   void on_answer(const std::string& uri, DocAnswer a);
   void on_finished(const std::string& uri, std::int64_t version, bool ok);
-  void finish(Doc& d);
+  void store_final(const Doc& d, const std::string& final, double elab_ms, std::function<void(StoreOutcome)> done);
   void release_waits(Version& v);
   void flush_held(Version& v);
   std::string final_diagnostics(const Version& v) const;
