@@ -7,35 +7,22 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  World, Lsp, paths, skip, simSkip, sleep, waitExit, waitGone, tagged, alive, connectedDaemonPid, waitFor, otherUid, daemonPids,
+  inWorld, Lsp, paths, skip, simSkip, sleep, waitExit, waitGone, tagged, alive, connectedDaemonPid, waitFor, otherUidOr, daemonPids,
   simWorkspace, cmdline, ppid,
 } from './lib.mjs';
-
-async function finish(w) {
-  const problems = await w.close();
-  // after a failure, report the cleanup without masking the failure
-  if (w.failed) { if (problems.length) console.log(`cleanup after failure: ${problems.join('; ')}`); return; }
-  assert.deepEqual(problems, [], 'the world did not end cleanly');
-}
 
 // D1. daemon.cpp start_session(): `idle_timer_.reset()` runs before
 // `session->start()`; when start fails (server missing) the function returns
 // without re-arming the idle timer, so a daemon with no sessions never idles
 // out (a detached one lives until SIGTERM).
 test('daemon bug D1: a session whose server cannot start disarms the idle timer forever', { skip }, async () => {
-  const w = new World('d1');
-  try {
+  await inWorld('d1', async (w) => {
     const d = await w.foregroundDaemon(['--idle-timeout', '2s']);
     const p = w.proxy(['/nonexistent/lean-server']);
     await waitExit(p, 5000, 'proxy exit');
     const r = await Promise.race([d.exited, sleep(7000).then(() => null)]);
     assert.ok(r, `the daemon (idle timeout 2 s, no sessions) is still running 7 s later; status: ${w.cli(['status']).stdout}`);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 // D2. A relative --cache-dir is sent as-is to the auto-started daemon
@@ -45,9 +32,8 @@ test('daemon bug D1: a session whose server cannot start disarms the idle timer 
 // in-process after 10 s, and the stray daemon (with a cache in /) stays.
 // Fix: make cache_dir absolute in the client (or in parse_options).
 test('daemon bug D2: a relative --cache-dir starts a daemon at /<dir> that the client never finds', { skip }, async () => {
-  const w = new World('d2');
-  const rel = `llp-reldir-${w.tag}`;
-  try {
+  await inWorld('d2', async (w) => {
+    const rel = `llp-reldir-${w.tag}`;
     const p = w.proxy([paths.crashy], { args: ['--cache-dir', rel], cwd: w.root });
     const lsp = new Lsp(p);
     const t0 = Date.now();
@@ -59,16 +45,20 @@ test('daemon bug D2: a relative --cache-dir starts a daemon at /<dir> that the c
     assert.ok(connectedDaemonPid(p), `the proxy ran in-process after ${ms} ms:\n${p.stderrText.split('\n').filter((l) => /daemon/.test(l)).join('\n')}`);
     assert.equal(ours.length, 1, 'no daemon for the cache dir the user meant');
     w.cli(['daemon', 'stop', '--cache-dir', path.join(w.root, rel)], { cache: false });
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    for (const pid of daemonPids(`/${rel}`)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
-    await waitGone(daemonPids(`/${rel}`), 5000);
-    fs.rmSync(`/${rel}`, { recursive: true, force: true });
-    await finish(w);
-  }
+  }, {
+    cleanup: async (w) => {
+      const rel = `llp-reldir-${w.tag}`;
+      for (const pid of daemonPids(`/${rel}`)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+      await waitGone(daemonPids(`/${rel}`), 5000);
+      fs.rmSync(`/${rel}`, { recursive: true, force: true });
+    },
+  });
 });
+
+/** SIGTERM to the world's daemons (whichever of the two is still there). */
+function stopDaemons(w) {
+  for (const pid of w.daemons()) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+}
 
 /**
  * A daemon stopping slowly (its session's server ignores shutdown/exit, so the
@@ -99,8 +89,7 @@ async function handover(w) {
 // starts a third daemon (two daemons, two cache owners).
 // Fix: unlink only in stop() (or only if the path is still our inode).
 test('daemon bug D3: a daemon finishing its stop deletes the socket of the daemon that replaced it', { skip }, async () => {
-  const w = new World('d3');
-  try {
+  await inWorld('d3', async (w) => {
     const { l2, d1, d2 } = await handover(w);
     assert.deepEqual(await waitGone([d1], 10000), [], 'the first daemon did not finish stopping');
     assert.ok(alive(d2));
@@ -113,13 +102,7 @@ test('daemon bug D3: a daemon finishing its stop deletes the socket of the daemo
     assert.equal(connectedDaemonPid(p3), d2, 'a third daemon was started');
     assert.equal(await l3.shutdown(), 0);
     assert.equal(await l2.shutdown(), 0);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    for (const pid of w.daemons()) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
-    await finish(w);
-  }
+  }, { cleanup: stopDaemons });
 });
 
 // D4. The same hand-over: the successor opens the cache store while the
@@ -130,8 +113,7 @@ test('daemon bug D3: a daemon finishing its stop deletes the socket of the daemo
 // Fix: release the store (and the socket) before replying to stop / before
 // the grace wait, or hold the start lock until exit, or retry read-write.
 test('daemon bug D4: a daemon started while the previous one is stopping gets the cache read-only for good', { skip }, async () => {
-  const w = new World('d4');
-  try {
+  await inWorld('d4', async (w) => {
     const { l2, d1 } = await handover(w);
     await waitGone([d1], 10000);
     // Once the predecessor has released the store, the successor takes it
@@ -144,13 +126,7 @@ test('daemon bug D4: a daemon started while the previous one is stopping gets th
     }
     assert.match(st.stdout, /^cache: read-write$/m, `status of the new daemon:\n${st.stdout}`);
     assert.equal(await l2.shutdown(), 0);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    for (const pid of w.daemons()) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
-    await finish(w);
-  }
+  }, { cleanup: stopDaemons });
 });
 
 // D5. client.cpp connect_or_start(): the socket is tried before
@@ -162,12 +138,8 @@ test('daemon bug D4: a daemon started while the previous one is stopping gets th
 // Fix: check the directory (owner, mode) before connecting, and SO_PEERCRED
 // on the client side too (the daemon's uid must be ours).
 test('daemon bug D5: the proxy sends its environment to a socket in a directory that is not ours', { skip }, async (t) => {
-  const uid = otherUid();
-  if (uid === null) {
-    t.skip('not root: cannot make a directory of another uid');
-    return;
-  }
-  const w = new World('d5');
+  const uid = otherUidOr(t, 'not root: cannot make a directory of another uid');
+  if (uid === null) return;
   const received = [];
   const fake = net.createServer((c) => {
     let data = '';
@@ -181,7 +153,7 @@ test('daemon bug D5: the proxy sends its environment to a socket in a directory 
     });
     c.on('error', () => {});
   });
-  try {
+  await inWorld('d5', async (w) => {
     fs.mkdirSync(w.runtime, { mode: 0o700 });
     await new Promise((r) => fake.listen(w.socket, r));
     fs.chownSync(w.runtime, uid, uid);  // the directory (and so the socket's home) is someone else's
@@ -192,13 +164,7 @@ test('daemon bug D5: the proxy sends its environment to a socket in a directory 
     assert.equal(await lsp.shutdown(), 0);
     assert.deepEqual(received.map((s) => s.slice(0, 300)), [], 'the proxy talked to a socket in a directory of another uid');
     assert.ok(!received.some((s) => s.includes('hunter2')), 'the environment leaked');
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    fake.close();
-    await finish(w);
-  }
+  }, { cleanup: () => fake.close() });
 });
 
 // D6. A server that cannot be started: in-process, the proxy's log (the
@@ -209,8 +175,7 @@ test('daemon bug D5: the proxy sends its environment to a socket in a directory 
 // Fix: start the server before the ok reply and send {"ok":false,"error":…},
 // or send the reason to the client (window/showMessage) before closing.
 test('daemon bug D6: the editor is not told why its server could not be started', { skip }, async () => {
-  const w = new World('d6');
-  try {
+  await inWorld('d6', async (w) => {
     const direct = w.proxy(['/nonexistent/lean-server'], { args: ['--no-daemon'] });
     await waitExit(direct, 5000, 'in-process proxy exit');
     assert.match(direct.stderrText, /missing or not executable/, 'precondition: in-process says why');
@@ -218,12 +183,7 @@ test('daemon bug D6: the editor is not told why its server could not be started'
     await waitExit(p, 5000, 'proxy exit');
     assert.match(p.stderrText, /daemon \(pid \d+\)/, `the session went through the daemon:\n${p.stderrText}`);
     assert.match(p.stderrText, /missing or not executable/, `the client's log:\n${p.stderrText}`);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 // D7. A relative server path (`lean-lsp-proxy -- ./bin/server`, or
@@ -232,8 +192,7 @@ test('daemon bug D6: the editor is not told why its server could not be started'
 // through the daemon while it works in-process.
 // Fix: resolve argv[0] against the hello's cwd (client or daemon side).
 test('daemon bug D7: a relative server path is resolved against the daemon\'s cwd, not the client\'s', { skip }, async () => {
-  const w = new World('d7');
-  try {
+  await inWorld('d7', async (w) => {
     fs.mkdirSync(path.join(w.root, 'bin'));
     fs.symlinkSync(paths.crashy, path.join(w.root, 'bin', 'server'));
     const direct = w.proxy(['./bin/server'], { args: ['--no-daemon'] });
@@ -249,12 +208,7 @@ test('daemon bug D7: a relative server path is resolved against the daemon\'s cw
     }
     assert.ok(connectedDaemonPid(p));
     assert.equal(await lsp.shutdown(), 0);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 // D8. A relative --trace-dir is sent as-is in the hello and opened by the
@@ -262,9 +216,8 @@ test('daemon bug D7: a relative server path is resolved against the daemon\'s cw
 // not in the directory the user named.
 // Fix: make trace_dir absolute in the client before encoding the hello.
 test('daemon bug D8: a relative --trace-dir writes the transcript relative to the daemon\'s cwd', { skip }, async () => {
-  const w = new World('d8');
-  const rel = `llp-trace-${w.tag}`;
-  try {
+  await inWorld('d8', async (w) => {
+    const rel = `llp-trace-${w.tag}`;
     const p = w.proxy([paths.crashy], { args: ['--trace-dir', rel], cwd: w.root });
     const lsp = new Lsp(p);
     await lsp.initialize();
@@ -274,13 +227,7 @@ test('daemon bug D8: a relative --trace-dir writes the transcript relative to th
     const files = fs.existsSync(where) ? fs.readdirSync(where) : [];
     assert.equal(fs.existsSync(`/${rel}`), false, `the transcript went to /${rel}`);
     assert.equal(files.filter((f) => f.endsWith('.jsonl')).length, 1, `no transcript in ${where}`);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    fs.rmSync(`/${rel}`, { recursive: true, force: true });
-    await finish(w);
-  }
+  }, { cleanup: (w) => fs.rmSync(`/llp-trace-${w.tag}`, { recursive: true, force: true }) });
 });
 
 // D9. wire.cpp encode_session_hello(): "cache" is encoded as
@@ -291,8 +238,7 @@ test('daemon bug D8: a relative --trace-dir writes the transcript relative to th
 // command line and every later session is read-only.)
 // Fix: send "readonly" and honour it per session (look up, never store).
 test('daemon bug D9: --cache readonly is ignored by a running daemon (the session stores results)', { skip: simSkip }, async () => {
-  const w = new World('d9');
-  try {
+  await inWorld('d9', async (w) => {
     const ws = simWorkspace(w.root);
     await w.foregroundDaemon();
     const p = w.proxy(['lake', 'serve'], { cwd: ws.dir, args: ['--cache', 'readonly'] });
@@ -306,12 +252,7 @@ test('daemon bug D9: --cache readonly is ignored by a running daemon (the sessio
     await sleep(500);
     const stats = JSON.parse(w.cli(['stats', '--json']).stdout);
     assert.equal(stats.cache.entries, 0, `a --cache readonly session stored ${stats.cache.entries} entries: ${JSON.stringify(stats.cache)}`);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 // D10. The daemon starts every server's reaper as util::self_executable(),
@@ -334,8 +275,7 @@ test('daemon bug D9: --cache readonly is ignored by a running daemon (the sessio
 // launcher whose child can only _exit() (or check the reaper exists and is
 // executable before forking).
 test('daemon bug D10: after the proxy binary is replaced, the running daemon cannot start servers', { skip }, async () => {
-  const w = new World('d10');
-  try {
+  await inWorld('d10', async (w) => {
     const bin = path.join(w.root, 'bin', 'lean-lsp-proxy');
     fs.mkdirSync(path.dirname(bin));
     fs.copyFileSync(paths.proxy, bin);
@@ -363,10 +303,5 @@ test('daemon bug D10: after the proxy binary is replaced, the running daemon can
     }
     assert.equal(await lb.shutdown(), 0);
     assert.equal(await la.shutdown(), 0);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });

@@ -5,14 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { World, Lsp, paths, skip, simSkip, connectedDaemonPid, simWorkspace, waitFor } from './lib.mjs';
-
-async function finish(w) {
-  const problems = await w.close();
-  // after a failure, report the cleanup without masking the failure
-  if (w.failed) { if (problems.length) console.log(`cleanup after failure: ${problems.join('; ')}`); return; }
-  assert.deepEqual(problems, [], 'the world did not end cleanly');
-}
+import { inWorld, Lsp, paths, skip, simSkip, connectedDaemonPid, simWorkspace, waitFor } from './lib.mjs';
 
 const caps = { lean: { silentDiagnosticSupport: true } };
 
@@ -39,8 +32,7 @@ const daemonStats = (w) => {
 };
 
 test('the cache is shared across sessions: the second session\'s open of the same file is a hit', { skip: simSkip }, async () => {
-  const w = new World('cache');
-  try {
+  await inWorld('cache', async (w) => {
     const ws = simWorkspace(w.root);
     const uri = ws.uri('Main.lean');
     const text = 'import Demo.A\ntheorem t : a = 2 := by decide\n#eval a + 1\n';
@@ -90,17 +82,11 @@ test('the cache is shared across sessions: the second session\'s open of the sam
     const st3 = await executeStats(s3.lsp);
     assert.equal(st3.cache.hits, 0, `a hit after cache clear: ${JSON.stringify(st3.cache)}`);
     assert.equal(await s3.lsp.shutdown(), 0);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('each session\'s server gets its client\'s cwd and environment, not the daemon\'s', { skip }, async () => {
-  const w = new World('env');
-  try {
+  await inWorld('env', async (w) => {
     // The "server": a shell that records its cwd and one variable, then execs the crash server.
     const script = path.join(w.root, 'server.sh');
     fs.writeFileSync(script, `#!/bin/sh\npwd > "$LLP_OUT"\necho "FLAVOUR=$FLAVOUR" >> "$LLP_OUT"\necho "ACTIVE=$LEAN_LSP_PROXY_ACTIVE" >> "$LLP_OUT"\nexec "${paths.crashy}"\n`, { mode: 0o755 });
@@ -121,10 +107,5 @@ test('each session\'s server gets its client\'s cwd and environment, not the dae
       assert.equal(out[2], 'ACTIVE=1', 'the loop guard (LEAN_LSP_PROXY_ACTIVE=1) is missing from the server environment');
       assert.equal(await s.lsp.shutdown(), 0);
     }
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });

@@ -4,20 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import {
-  World, Lsp, paths, skip, simSkip, sleep, waitExit, withTimeout, waitGone, tagged, alive, connectedDaemonPid,
+  inWorld, Lsp, paths, skip, simSkip, sleep, waitExit, waitGone, tagged, alive, connectedDaemonPid,
   simWorkspace, waitFor, ppid,
 } from './lib.mjs';
 
-async function finish(w) {
-  const problems = await w.close();
-  // after a failure, report the cleanup without masking the failure
-  if (w.failed) { if (problems.length) console.log(`cleanup after failure: ${problems.join('; ')}`); return; }
-  assert.deepEqual(problems, [], 'the world did not end cleanly');
-}
-
 test('CLI without a daemon: status 1, daemon stop 0, stats / stats --json / cache clear 1 — and nothing is started', { skip }, async () => {
-  const w = new World('cli-none');
-  try {
+  await inWorld('cli-none', async (w) => {
     const status = w.cli(['status']);
     assert.equal(status.code, 1);
     assert.equal(status.stdout, 'lean-lsp-proxy: no daemon is running\n');
@@ -33,33 +25,21 @@ test('CLI without a daemon: status 1, daemon stop 0, stats / stats --json / cach
     }
     assert.deepEqual(w.daemons(), [], 'a CLI command started a daemon');
     assert.equal(fs.existsSync(w.socket), false);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('CLI bad usage exits 2', { skip }, async () => {
-  const w = new World('cli-usage');
-  try {
+  await inWorld('cli-usage', async (w) => {
     for (const args of [['daemon', 'bogus'], ['daemon', '--idle-timeout', '0'], ['daemon', '--idle-timeout', 'soon'], ['stats', '--jsn']]) {
       const r = w.cli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     }
     assert.deepEqual(w.daemons(), []);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('CLI with a running daemon: status, stats, stats --json, cache clear, a second daemon refused, daemon stop', { skip }, async () => {
-  const w = new World('cli-run');
-  try {
+  await inWorld('cli-run', async (w) => {
     const d = await w.foregroundDaemon();
     const status = w.cli(['status']);
     assert.equal(status.code, 0, status.stderr);
@@ -114,33 +94,21 @@ test('CLI with a running daemon: status, stats, stats --json, cache clear, a sec
     assert.equal(fs.existsSync(w.socket), false, 'the socket outlived the daemon');
     const again = w.cli(['status']);
     assert.equal(again.code, 1);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('daemon --cache off: status says so, cache clear fails with a clear error', { skip }, async () => {
-  const w = new World('cli-nocache');
-  try {
+  await inWorld('cli-nocache', async (w) => {
     await w.foregroundDaemon(['--cache', 'off']);
     assert.match(w.cli(['status']).stdout, /^cache: off$/m);
     const clear = w.cli(['cache', 'clear']);
     assert.equal(clear.code, 1);
     assert.match(clear.stderr, /the daemon runs without a cache/);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('idle exit: daemon --idle-timeout 2s without sessions exits by itself', { skip }, async () => {
-  const w = new World('idle');
-  try {
+  await inWorld('idle', async (w) => {
     const t0 = Date.now();
     const d = await w.foregroundDaemon(['--idle-timeout', '2s']);
     const { code } = await waitExit(d, 8000, 'idle exit');
@@ -149,17 +117,11 @@ test('idle exit: daemon --idle-timeout 2s without sessions exits by itself', { s
     assert.ok(ms >= 1800, `exited after ${ms} ms, before the idle timeout`);
     assert.equal(fs.existsSync(w.socket), false);
     assert.match(w.cli(['status']).stdout, /no daemon is running/);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('idle exit waits for sessions: alive while a session lasts past the timeout, exits ~2 s after it ends', { skip }, async () => {
-  const w = new World('idle-session');
-  try {
+  await inWorld('idle-session', async (w) => {
     const d = await w.foregroundDaemon(['--idle-timeout', '2s']);
     const p = w.proxy([paths.crashy]);
     const lsp = new Lsp(p);
@@ -174,12 +136,7 @@ test('idle exit waits for sessions: alive while a session lasts past the timeout
     assert.equal(code, 0);
     assert.ok(Date.now() - t0 >= 1500, 'exited before the idle timeout ran out');
     assert.ok(!alive(docs.pid));
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 /** Starts `n` crashy sessions, each with two sleepers (one daemonized away). */
@@ -198,8 +155,7 @@ async function crashySessionsWithDescendants(w, n) {
 }
 
 test('SIGTERM to the auto-started daemon ends every server and their descendants; the proxies see EOF', { skip: simSkip }, async () => {
-  const w = new World('sigterm');
-  try {
+  await inWorld('sigterm', async (w) => {
     const sessions = await crashySessionsWithDescendants(w, 2);
     // and a simulator session with an open document: watchdog + worker processes
     const ws = simWorkspace(w.root);
@@ -222,17 +178,11 @@ test('SIGTERM to the auto-started daemon ends every server and their descendants
     for (const p of proxies) await waitExit(p, 3000, 'proxy exit after the daemon stopped');
     assert.equal(fs.existsSync(w.socket), false);
     assert.match(w.logText(), /signal 15; stopping/);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('SIGTERM to a foreground daemon during a session: servers gone, exit 0', { skip }, async () => {
-  const w = new World('sigterm-fg');
-  try {
+  await inWorld('sigterm-fg', async (w) => {
     const d = await w.foregroundDaemon();
     const [s] = await crashySessionsWithDescendants(w, 1);
     d.kill('SIGTERM');
@@ -240,27 +190,16 @@ test('SIGTERM to a foreground daemon during a session: servers gone, exit 0', { 
     assert.equal(code, 0);
     assert.deepEqual(await waitGone(s.pids, 3000), []);
     await waitExit(s.p, 3000, 'proxy exit');
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('SIGKILL to the daemon: its servers do not outlive it (reapers die with their parent)', { skip }, async () => {
-  const w = new World('sigkill');
-  try {
+  await inWorld('sigkill', async (w) => {
     const sessions = await crashySessionsWithDescendants(w, 1);
     const [daemon] = w.daemons();
     process.kill(daemon, 'SIGKILL');
     const pids = sessions.flatMap((s) => s.pids);
     assert.deepEqual(await waitGone(pids, 8000), [], 'orphans after the daemon was killed');
     for (const s of sessions) await waitExit(s.p, 3000, 'proxy exit');
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });

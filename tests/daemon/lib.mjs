@@ -1,37 +1,30 @@
 // Helpers for the daemon tests: a private daemon world per test (runtime dir,
 // cache dir, a tag in the environment to find every process it started),
-// CLI runs, an LSP client over a proxy's stdio, /proc inspection.
+// CLI runs, an LSP client over a proxy's stdio. The rest comes from the e2e
+// library (tests/e2e/lib), re-exported here for the tests.
 //
 // Every world sets LEAN_LSP_PROXY_NO_DAEMON=0 explicitly (the suite exports 1),
 // a private LEAN_LSP_PROXY_RUNTIME_DIR and a private --cache-dir, and
 // world.close() stops its daemon (`daemon stop`, then checks the pid is gone)
 // and SIGKILLs anything still carrying its tag, failing if there was any.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { paths, start, waitExit, reap, frame, alive, waitGone, sleep, withTimeout, executable } from '../e2e/lib/harness.mjs';
+import {
+  paths, simBin, executable, notBuilt, repo, build, sleep, withTimeout, waitUntil, start, track, waitExit, reap,
+  alive, waitGone, cmdline, ppid, procStat, pids, fdTargets, processesWithEnv, LspClient, buildDemoProject, simPath,
+} from '../e2e/lib/harness.mjs';
 
-export { paths, start, waitExit, reap, frame, alive, waitGone, sleep, withTimeout, executable };
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '../..');
-const build = process.env.LLP_BUILD_DIR ?? path.resolve(repo, 'build');
-export const simBin = process.env.LLP_SIM_BIN_DIR ?? path.resolve(path.dirname(paths.proxy), '../sim-bin');
+export {
+  paths, simBin, executable, repo, build, sleep, withTimeout, start, track, waitExit, reap, alive, waitGone, cmdline, ppid, procStat, fdTargets,
+  waitUntil as waitFor,
+};
 
 /** Skip reason, or false: these tests need the proxy and the crash server built. */
-export const skip = (() => {
-  const missing = [paths.proxy, paths.crashy].filter((p) => !executable(p));
-  if (missing.length) {
-    const s = `e2e skipped: not built: ${missing.join(', ')}`;
-    console.log(s);
-    return s;
-  }
-  if (process.platform !== 'linux') return 'e2e skipped: linux only';
-  return false;
-})();
+export const skip = notBuilt([paths.proxy, paths.crashy]) || (process.platform !== 'linux' ? 'e2e skipped: linux only' : false);
 export const simSkip = skip || (executable(path.join(simBin, 'lake')) ? false : `e2e skipped: simulator not built (${simBin})`);
 
 /** Absolute, normalized, as the proxy computes the socket name for a non-default --cache-dir. */
@@ -40,71 +33,21 @@ export function socketName(cacheDir) {
   return `daemon-${createHash('sha256').update(abs).digest('hex').slice(0, 12)}.sock`;
 }
 
-/** The processes carrying `tag` in their environment (what a world started, transitively). */
-export function tagged(tag) {
-  const needle = `LLP_DAEMON_TEST_TAG=${tag}`;
-  const out = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const env = fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0');
-      if (env.includes(needle) && alive(Number(d))) out.push({ pid: Number(d), cmd: cmdline(Number(d)).join(' ') });
-    } catch { /* gone, or not readable */ }
-  }
-  return out;
-}
-
-export function cmdline(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s, i, a) => i < a.length - 1 || s);
-  } catch {
-    return [];
-  }
-}
-
-export function ppid(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return -1;
-  }
-}
+/** The processes carrying `tag` in their environment (what a world started, transitively): [{pid, cmd}]. */
+export const tagged = (tag) => processesWithEnv(`LLP_DAEMON_TEST_TAG=${tag}`);
 
 /** `lean-lsp-proxy daemon …` processes (any parent) whose command line names `cacheDir`. */
 export function daemonPids(cacheDir) {
   const out = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const argv = cmdline(Number(d));
+  for (const pid of pids()) {
+    const argv = cmdline(pid);
     if (argv.length < 2 || !path.basename(argv[0]).startsWith('lean-lsp-proxy') || argv[1] !== 'daemon') continue;
     if (argv[2] === 'stop') continue;
     const i = argv.indexOf('--cache-dir');
     const dir = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--cache-dir='))?.slice(12);
-    if (dir && path.resolve('/', dir) === path.resolve(cacheDir) && alive(Number(d))) out.push(Number(d));
+    if (dir && path.resolve('/', dir) === path.resolve(cacheDir) && alive(pid)) out.push(pid);
   }
   return out;
-}
-
-/** The inodes ("pipe:[N]" / "socket:[N]") a process holds, by fd. */
-export function fdTargets(pid) {
-  const out = {};
-  try {
-    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-      try { out[fd] = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { /* closed meanwhile */ }
-    }
-  } catch { /* gone */ }
-  return out;
-}
-
-export async function waitFor(pred, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`);
-    await sleep(50);
-  }
 }
 
 /**
@@ -123,7 +66,7 @@ export class World {
       LEAN_LSP_PROXY_RUNTIME_DIR: this.runtime,
       XDG_CACHE_HOME: path.join(this.root, 'xdg-cache'),
       LLP_DAEMON_TEST_TAG: this.tag,
-      PATH: `${simBin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      PATH: simPath(),
       ...opts.env,
     };
     this.children = [];
@@ -140,19 +83,22 @@ export class World {
     return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
   }
 
-  /** A proxy (the editor's command) with piped stdio, through the daemon unless told otherwise. */
-  proxy(server, { args = [], cwd = this.root, env = {}, bin = paths.proxy } = {}) {
-    const child = start([bin, '--cache-dir', this.cache, '--log-level', 'debug', ...args, '--', ...server],
-      { cwd, env: { ...this.env, ...env } });
+  /** A child the test spawned itself (tracked, see track()), to be waited for and reaped by close(). */
+  adopt(child) {
     this.children.push(child);
     return child;
   }
 
+  /** A proxy (the editor's command) with piped stdio, through the daemon unless told otherwise. */
+  proxy(server, { args = [], cwd = this.root, env = {}, bin = paths.proxy } = {}) {
+    return this.adopt(start([bin, '--cache-dir', this.cache, '--log-level', 'debug', ...args, '--', ...server],
+      { cwd, env: { ...this.env, ...env } }));
+  }
+
   /** `daemon --foreground` started by the test; resolves once the socket answers. */
   async foregroundDaemon(args = []) {
-    const child = start([paths.proxy, 'daemon', '--foreground', '--cache-dir', this.cache, ...args], { env: this.env });
-    this.children.push(child);
-    await waitFor(() => fs.existsSync(this.socket) || child.exitCode !== null, 10000, () => `daemon socket ${this.socket}\n${child.stderrText}`);
+    const child = this.adopt(start([paths.proxy, 'daemon', '--foreground', '--cache-dir', this.cache, ...args], { env: this.env }));
+    await waitUntil(() => fs.existsSync(this.socket) || child.exitCode !== null, 10000, () => `daemon socket ${this.socket}\n${child.stderrText}`);
     if (child.exitCode !== null) throw new Error(`foreground daemon exited ${child.exitCode}: ${child.stderrText}`);
     return child;
   }
@@ -194,43 +140,33 @@ export class World {
 }
 
 /**
+ * Runs `body(w)` in a fresh World(name, opts), then `cleanup(w)` if given,
+ * then closes the world: a world that does not end cleanly fails a test that
+ * passed; after a failure the cleanup is only reported, not to mask it.
+ */
+export async function inWorld(name, body, { opts, cleanup } = {}) {
+  const w = new World(name, opts);
+  try {
+    return await body(w);
+  } catch (e) {
+    w.failed = e;
+    throw e;
+  } finally {
+    if (cleanup) await cleanup(w);
+    const problems = await w.close();
+    if (w.failed) { if (problems.length) console.log(`cleanup after failure: ${problems.join('; ')}`); }
+    else assert.deepEqual(problems, [], 'the world did not end cleanly');
+  }
+}
+
+/**
  * A minimal LSP client over a child's stdio: requests, notifications, every
  * message kept; server→client requests are answered with null.
  */
-export class Lsp {
+export class Lsp extends LspClient {
   constructor(child) {
-    this.child = child;
-    this.messages = [];
-    this.waiters = [];
+    super(child, { answerRequests: true, onBadHeader: () => false });
     this.nextId = 1;
-    this.ended = new Promise((res) => child.stdout.on('end', () => res(Date.now())));
-    let buf = Buffer.alloc(0);
-    child.stdout.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const m = /Content-Length:\s*(\d+)/i.exec(buf.subarray(0, end).toString('ascii'));
-        if (!m) { buf = Buffer.alloc(0); return; }
-        const len = Number(m[1]);
-        if (buf.length < end + 4 + len) return;
-        const msg = JSON.parse(buf.subarray(end + 4, end + 4 + len).toString('utf8'));
-        buf = buf.subarray(end + 4 + len);
-        if ('method' in msg && 'id' in msg) this.send({ jsonrpc: '2.0', id: msg.id, result: null });
-        this.messages.push(msg);
-        this.waiters = this.waiters.filter((w) => !(w.pred(msg) && (w.resolve(msg), true)));
-      }
-    });
-  }
-
-  send(obj) { if (this.child.stdin.writable) this.child.stdin.write(frame(JSON.stringify(obj))); }
-  notify(method, params = {}) { this.send({ jsonrpc: '2.0', method, params }); }
-
-  waitFor(pred, ms, what) {
-    const hit = this.messages.find(pred);
-    if (hit) return Promise.resolve(hit);
-    return withTimeout(new Promise((resolve) => this.waiters.push({ pred, resolve })), ms,
-      () => `${what}\n--- received ---\n${JSON.stringify(this.messages).slice(-1500)}\n--- stderr ---\n${this.child.stderrText.slice(-3000)}`);
   }
 
   async request(method, params, ms = 15000) {
@@ -264,19 +200,8 @@ export function connectedDaemonPid(child) {
   return m ? Number(m[1]) : null;
 }
 
-/** A small simulated Lake workspace, built. */
-export function simWorkspace(root) {
-  const ws = path.join(root, 'ws');
-  fs.mkdirSync(path.join(ws, 'Demo'), { recursive: true });
-  fs.writeFileSync(path.join(ws, 'lakefile.toml'), 'name = "demo"\n');
-  fs.writeFileSync(path.join(ws, 'lean-toolchain'), 'leanprover/lean4:v4.28.0\n');
-  fs.writeFileSync(path.join(ws, 'Demo/A.lean'), 'def a : Nat := 2\n');
-  fs.writeFileSync(path.join(ws, 'Main.lean'), 'import Demo.A\n');
-  execFileSync(path.join(simBin, 'lake'), ['build'], {
-    cwd: ws, stdio: 'ignore', env: { ...process.env, PATH: `${simBin}:${process.env.PATH}` },
-  });
-  return { dir: ws, uri: (rel) => pathToFileURL(path.join(ws, rel)).href };
-}
+/** The demo Lake project in `root`/ws, built with the simulator: {dir, uri(rel)}. */
+export const simWorkspace = (root) => buildDemoProject(path.join(root, 'ws'));
 
 export function uidOf(name) {
   try {
@@ -303,4 +228,9 @@ export function otherUid() {
   return uid;
 }
 
-export { repo, build };
+/** otherUid(), or null once `t` is skipped saying `why`. */
+export function otherUidOr(t, why) {
+  const uid = otherUid();
+  if (uid === null) t.skip(why);
+  return uid;
+}

@@ -6,14 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { World, Lsp, paths, skip, otherUid, connectedDaemonPid, socketName, waitFor } from './lib.mjs';
-
-async function finish(w) {
-  const problems = await w.close();
-  // after a failure, report the cleanup without masking the failure
-  if (w.failed) { if (problems.length) console.log(`cleanup after failure: ${problems.join('; ')}`); return; }
-  assert.deepEqual(problems, [], 'the world did not end cleanly');
-}
+import { inWorld, Lsp, paths, skip, otherUidOr, connectedDaemonPid, socketName, waitFor } from './lib.mjs';
 
 // A tiny client for another uid: connects, waits for the daemon to speak, prints
 // {reply} (whatever came back) or {error} (the connect error code).
@@ -37,8 +30,7 @@ function connectAs(uid, socket) {
 }
 
 test('socket 0600 in a 0700 directory owned by us; a pre-existing group/world-accessible runtime dir is made private', { skip }, async () => {
-  const w = new World('modes');
-  try {
+  await inWorld('modes', async (w) => {
     fs.mkdirSync(w.runtime, { mode: 0o755 });
     fs.chmodSync(w.runtime, 0o755);
     const d = await w.foregroundDaemon();
@@ -56,22 +48,13 @@ test('socket 0600 in a 0700 directory owned by us; a pre-existing group/world-ac
       assert.equal(m, 0, `${f} is accessible to others (${(fs.statSync(path.join(w.runtime, f)).mode & 0o777).toString(8)})`);
     }
     assert.ok(d.pid);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('a connection from another uid is refused with a clear error (SO_PEERCRED)', { skip }, async (t) => {
-  const uid = otherUid();
-  if (uid === null) {
-    t.skip('not root or no setpriv: cannot connect as another uid');
-    return;
-  }
-  const w = new World('peercred');
-  try {
+  const uid = otherUidOr(t, 'not root or no setpriv: cannot connect as another uid');
+  if (uid === null) return;
+  await inWorld('peercred', async (w) => {
     const d = await w.foregroundDaemon();  // logs to its stderr
     // 1. With the permissions as the daemon made them, another uid cannot even reach the socket.
     const denied = connectAs(uid, w.socket);
@@ -98,12 +81,7 @@ test('a connection from another uid is refused with a clear error (SO_PEERCRED)'
     const st = w.cli(['status']);
     assert.equal(st.code, 0, st.stderr);
     assert.match(st.stdout, /daemon running/);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 /** In-process fallback: the session works and the log says why. */
@@ -124,59 +102,37 @@ async function fallbackSession(w, { expectLog }) {
 }
 
 test('fallback: a runtime dir owned by another uid → the proxy runs in-process (and says so)', { skip }, async (t) => {
-  const uid = otherUid();
-  if (uid === null) {
-    t.skip('not root: cannot make a directory of another uid');
-    return;
-  }
-  const w = new World('foreign');
-  try {
+  const uid = otherUidOr(t, 'not root: cannot make a directory of another uid');
+  if (uid === null) return;
+  await inWorld('foreign', async (w) => {
     fs.mkdirSync(w.runtime, { mode: 0o700 });
     fs.chownSync(w.runtime, uid, uid);
     const ms = await fallbackSession(w, { expectLog: new RegExp(`belongs to uid ${uid}, not to us`) });
     assert.ok(ms < 5000, `fallback took ${ms} ms`);
     assert.deepEqual(fs.readdirSync(w.runtime), [], 'nothing may be created in a directory that is not ours');
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('fallback: a runtime dir that cannot be created (a file is in the way) → in-process', { skip }, async () => {
-  const w = new World('nodir');
-  try {
+  await inWorld('nodir', async (w) => {
     fs.writeFileSync(path.join(w.root, 'file'), 'not a directory\n');
     w.env.LEAN_LSP_PROXY_RUNTIME_DIR = path.join(w.root, 'file', 'run');
     w.runtime = w.env.LEAN_LSP_PROXY_RUNTIME_DIR;
     const ms = await fallbackSession(w, { expectLog: /cannot create/ });
     assert.ok(ms < 5000, `fallback took ${ms} ms`);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('fallback: a symlink as the runtime dir is refused → in-process', { skip }, async () => {
-  const w = new World('symlink');
-  try {
+  await inWorld('symlink', async (w) => {
     fs.mkdirSync(path.join(w.root, 'real'), { mode: 0o700 });
     fs.symlinkSync(path.join(w.root, 'real'), w.runtime);
     await fallbackSession(w, { expectLog: /is not a directory/ });
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('--no-daemon and LEAN_LSP_PROXY_NO_DAEMON=1 run in-process and touch no runtime dir', { skip }, async () => {
-  const w = new World('nodaemon');
-  try {
+  await inWorld('nodaemon', async (w) => {
     for (const [args, env] of [[['--no-daemon'], {}], [[], { LEAN_LSP_PROXY_NO_DAEMON: '1' }]]) {
       const p = w.proxy([paths.crashy], { args, env });
       const lsp = new Lsp(p);
@@ -188,17 +144,11 @@ test('--no-daemon and LEAN_LSP_PROXY_NO_DAEMON=1 run in-process and touch no run
     }
     assert.equal(fs.existsSync(w.runtime), false, 'the runtime dir was created');
     assert.deepEqual(w.daemons(), []);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('without LEAN_LSP_PROXY_RUNTIME_DIR (set empty) the daemon lives in $XDG_RUNTIME_DIR/lean-lsp-proxy (private XDG dir here)', { skip }, async () => {
-  const w = new World('xdg');
-  try {
+  await inWorld('xdg', async (w) => {
     const xdg = path.join(w.root, 'xdg-run');
     fs.mkdirSync(xdg, { mode: 0o700 });
     w.env.LEAN_LSP_PROXY_RUNTIME_DIR = '';  // empty = unset for the proxy; still nothing global is touched
@@ -211,10 +161,5 @@ test('without LEAN_LSP_PROXY_RUNTIME_DIR (set empty) the daemon lives in $XDG_RU
     assert.ok(fs.statSync(w.socket).isSocket(), `no socket at ${w.socket}`);
     assert.equal(fs.statSync(w.runtime).mode & 0o777, 0o700);
     assert.equal(await lsp.shutdown(), 0);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });

@@ -7,16 +7,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  World, Lsp, paths, skip, simSkip, sleep, waitExit, withTimeout, tagged, fdTargets, ppid, cmdline,
-  connectedDaemonPid, simWorkspace, waitFor, alive, reap, waitGone, simBin,
+  inWorld, Lsp, paths, skip, simSkip, waitExit, withTimeout, tagged, fdTargets, ppid, cmdline,
+  connectedDaemonPid, simWorkspace, waitFor, alive, waitGone, simBin, track, procStat,
 } from './lib.mjs';
-
-async function finish(w) {
-  const problems = await w.close();
-  // after a failure, report the cleanup without masking the failure
-  if (w.failed) { if (problems.length) console.log(`cleanup after failure: ${problems.join('; ')}`); return; }
-  assert.deepEqual(problems, [], 'the world did not end cleanly');
-}
 
 /** A crashy session: initialize, didOpen, the server reports the document. */
 async function crashySession(lsp, uri) {
@@ -29,8 +22,7 @@ async function crashySession(lsp, uri) {
 
 test('two proxies started at the same moment → exactly one daemon, both sessions work (crash server, 4 rounds)', { skip }, async () => {
   for (let round = 0; round < 4; ++round) {
-    const w = new World(`race${round}`);
-    try {
+    await inWorld(`race${round}`, async (w) => {
       // Same tick: both race for the socket, then for the start lock.
       const a = w.proxy([paths.crashy]);
       const b = w.proxy([paths.crashy]);
@@ -47,19 +39,13 @@ test('two proxies started at the same moment → exactly one daemon, both sessio
       assert.equal(await lb.shutdown(), 0);
       // The daemon outlives its sessions (until idle).
       assert.ok(alive(daemons[0]), 'the daemon exited with its last session');
-    } catch (e) {
-      w.failed = e;
-      throw e;
-    } finally {
-      await finish(w);
-    }
+    });
   }
 });
 
 test('four proxies started at the same moment → exactly one daemon (2 rounds)', { skip }, async () => {
   for (let round = 0; round < 2; ++round) {
-    const w = new World(`race4-${round}`);
-    try {
+    await inWorld(`race4-${round}`, async (w) => {
       const kids = [0, 1, 2, 3].map(() => w.proxy([paths.crashy]));
       const lsps = kids.map((k) => new Lsp(k));
       await Promise.all(lsps.map((l, i) => crashySession(l, `file:///tmp/f${i}.txt`)));
@@ -68,18 +54,12 @@ test('four proxies started at the same moment → exactly one daemon (2 rounds)'
       for (const k of kids) assert.equal(connectedDaemonPid(k), daemons[0], k.stderrText);
       const codes = await Promise.all(lsps.map((l) => l.shutdown()));
       assert.deepEqual(codes, [0, 0, 0, 0]);
-    } catch (e) {
-      w.failed = e;
-      throw e;
-    } finally {
-      await finish(w);
-    }
+    });
   }
 });
 
 test('two proxies at once against the simulator: one daemon, both get diagnostics', { skip: simSkip }, async () => {
-  const w = new World('race-sim');
-  try {
+  await inWorld('race-sim', async (w) => {
     const ws = simWorkspace(w.root);
     const texts = ['import Demo.A\ntheorem t : a = 3 := by decide\n', 'import Demo.A\n#check zz\n'];
     const kids = [w.proxy(['lake', 'serve'], { cwd: ws.dir }), w.proxy(['lake', 'serve'], { cwd: ws.dir })];
@@ -98,18 +78,10 @@ test('two proxies at once against the simulator: one daemon, both get diagnostic
     assert.equal(daemons.length, 1);
     for (const k of kids) assert.equal(connectedDaemonPid(k), daemons[0], k.stderrText);
     assert.deepEqual(await Promise.all(lsps.map((l) => l.shutdown())), [0, 0]);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
-function sessionId(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
-}
+const sessionId = (pid) => procStat(pid).session;
 
 /** Inodes ("pipe:[N]", "socket:[N]") of a process's fds 0-2. */
 function stdioInodes(pid) {
@@ -129,8 +101,7 @@ function holders(w, inodes, exceptPids) {
 }
 
 test('the auto-started daemon holds no descriptor of its client: stdout/stderr reach EOF when the proxy exits', { skip }, async () => {
-  const w = new World('nopipe');
-  try {
+  await inWorld('nopipe', async (w) => {
     const p = w.proxy([paths.crashy]);
     const stderrEnd = new Promise((r) => p.stderr.on('end', () => r(Date.now())));
     const lsp = new Lsp(p);
@@ -163,27 +134,16 @@ test('the auto-started daemon holds no descriptor of its client: stdout/stderr r
     assert.ok(outEnd - t0 < 2000 && errEnd - t0 < 2000);
     assert.ok(alive(daemon), 'the daemon should still run');
     assert.deepEqual(holders(w, inodes, []), []);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('real pipes (bash pipeline cat | proxy | cat): the pipeline ends at once after exit, the daemon keeps running', { skip }, async () => {
-  const w = new World('pipeline');
-  try {
+  await inWorld('pipeline', async (w) => {
     // The proxy's stdin, stdout and stderr are all real pipes with a `cat` on
     // the far side: each cat ends only when every writer of its pipe is gone.
     const script = 'cat | "$@" 2> >(cat >&2) | cat';
-    const child = spawn('bash', ['-c', script, 'bash', paths.proxy, '--cache-dir', w.cache, '--log-level', 'debug', '--', paths.crashy],
-      { stdio: ['pipe', 'pipe', 'pipe'], env: w.env, cwd: w.root });
-    child.stderrText = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s) => { child.stderrText += s; });
-    child.exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
-    w.children.push(child);
+    const child = w.adopt(track(spawn('bash', ['-c', script, 'bash', paths.proxy, '--cache-dir', w.cache, '--log-level', 'debug', '--', paths.crashy],
+      { stdio: ['pipe', 'pipe', 'pipe'], env: w.env, cwd: w.root })));
     const lsp = new Lsp(child);
     await crashySession(lsp, 'file:///tmp/p.txt');
     const proxyPid = await waitFor(() => tagged(w.tag).find((p) => cmdline(p.pid)[0] === paths.proxy && cmdline(p.pid)[1] === '--cache-dir')?.pid,
@@ -200,17 +160,11 @@ test('real pipes (bash pipeline cat | proxy | cat): the pipeline ends at once af
     assert.equal(r.code, 0, child.stderrText);
     await withTimeout(lsp.ended, 1000, 'stdout EOF');
     assert.ok(alive(daemon));
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('stdin EOF without shutdown ends the session: the proxy exits 1 promptly, its server is gone', { skip }, async () => {
-  const w = new World('eof');
-  try {
+  await inWorld('eof', async (w) => {
     const p = w.proxy([paths.crashy]);
     const lsp = new Lsp(p);
     const docs = await crashySession(lsp, 'file:///tmp/e.txt');
@@ -220,17 +174,11 @@ test('stdin EOF without shutdown ends the session: the proxy exits 1 promptly, i
     await withTimeout(lsp.ended, 1000, 'stdout EOF');
     const left = await waitFor(() => !alive(docs.pid), 6000, `server ${docs.pid} still running after its session ended`);
     assert.ok(left);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('a second session after the first ended reuses the running daemon', { skip }, async () => {
-  const w = new World('reuse');
-  try {
+  await inWorld('reuse', async (w) => {
     const a = w.proxy([paths.crashy]);
     const la = new Lsp(a);
     await crashySession(la, 'file:///tmp/1.txt');
@@ -244,17 +192,11 @@ test('a second session after the first ended reuses the running daemon', { skip 
     assert.equal(await lb.shutdown(), 0);
     const st = w.cli(['status']);
     assert.match(st.stdout, /sessions: 0 active, 2 total/);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('an editor killing its proxy (SIGKILL) ends that session in the daemon: its server goes, the daemon stays', { skip }, async () => {
-  const w = new World('killproxy');
-  try {
+  await inWorld('killproxy', async (w) => {
     const p = w.proxy([paths.crashy]);
     const lsp = new Lsp(p);
     const docs = await crashySession(lsp, 'file:///tmp/k.txt');
@@ -264,17 +206,11 @@ test('an editor killing its proxy (SIGKILL) ends that session in the daemon: its
     await waitFor(() => !alive(docs.pid), 8000, `server ${docs.pid} still running after its proxy was killed`);
     await waitFor(() => /sessions: 0 active, 1 total/.test(w.cli(['status']).stdout), 3000, 'the session to end');
     assert.ok(alive(daemon));
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('a stale socket left by a killed daemon: status says none; two new proxies start exactly one fresh daemon', { skip }, async () => {
-  const w = new World('stale');
-  try {
+  await inWorld('stale', async (w) => {
     const d = await w.foregroundDaemon();
     d.kill('SIGKILL');
     await waitExit(d, 3000, 'daemon death');
@@ -290,32 +226,18 @@ test('a stale socket left by a killed daemon: status says none; two new proxies 
     assert.notEqual(daemons[0], d.pid);
     for (const k of kids) assert.equal(connectedDaemonPid(k), daemons[0], k.stderrText);
     assert.deepEqual(await Promise.all(lsps.map((l) => l.shutdown())), [0, 0]);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    await finish(w);
-  }
+  });
 });
 
 test('through the lake/lean shims (as an editor runs `lake serve`): one daemon, diagnostics, no loop; servers see LEAN_LSP_PROXY_ACTIVE=1', { skip: simSkip }, async () => {
-  const w = new World('shim');
-  try {
+  await inWorld('shim', async (w) => {
     const ws = simWorkspace(w.root);
     const shims = path.join(w.root, 'shims');
     fs.mkdirSync(shims);
     for (const tool of ['lake', 'lean']) fs.symlinkSync(paths.proxy, path.join(shims, tool));
     // The editor's environment: the shims first, the real (simulated) tools after.
     const env = { ...w.env, PATH: `${shims}:${w.env.PATH}` };
-    const kids = [0, 1].map(() => {
-      const c = spawn(path.join(shims, 'lake'), ['serve'], { cwd: ws.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
-      c.stderrText = '';
-      c.stderr.setEncoding('utf8');
-      c.stderr.on('data', (s) => { c.stderrText += s; });
-      c.exited = new Promise((r) => c.on('exit', (code, signal) => r({ code, signal })));
-      w.children.push(c);
-      return c;
-    });
+    const kids = [0, 1].map(() => w.adopt(track(spawn(path.join(shims, 'lake'), ['serve'], { cwd: ws.dir, env, stdio: ['pipe', 'pipe', 'pipe'] }))));
     const lsps = kids.map((k) => new Lsp(k));
     const uri = ws.uri('Main.lean');
     await Promise.all(lsps.map(async (l, i) => {
@@ -344,11 +266,5 @@ test('through the lake/lean shims (as an editor runs `lake serve`): one daemon, 
     const stop = w.cli(['daemon', 'stop'], { cache: false });
     assert.equal(stop.code, 0, stop.stderr);
     assert.deepEqual(await waitGone([daemons[0].pid], 12000), []);
-  } catch (e) {
-    w.failed = e;
-    throw e;
-  } finally {
-    w.cli(['daemon', 'stop'], { cache: false });
-    await finish(w);
-  }
+  }, { cleanup: (w) => w.cli(['daemon', 'stop'], { cache: false }) });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import { executable, findExecutable, paths, reap, start, waitExit, withTimeout } from './lib/harness.mjs';
+import { findExecutable, paths, proxyMissing, reap, start, waitExit, withTimeout } from './lib/harness.mjs';
 import { connect, skipReason } from './lib/rpc.mjs';
 
 const clangd = findExecutable(paths.clangd);
@@ -141,10 +141,9 @@ test('clangd direct session', { skip: clangdSkip, timeout: 60000 }, async () => 
   assert.ok(direct.replyIdsUnique);
 });
 
-const proxyMissing = clangdSkip || (process.env.LLP_PROXY || executable(paths.proxy) ? false
-  : `proxy not built at ${paths.proxy}`);
+const proxySkip = clangdSkip || proxyMissing;
 
-test('through lean-lsp-proxy: identical results, exit 0', { skip: proxyMissing, timeout: 60000 }, async () => {
+test('through lean-lsp-proxy: identical results, exit 0', { skip: proxySkip, timeout: 60000 }, async () => {
   direct ??= await session(clangdArgs);
   const traceDir = mkdtempSync(join(tmpdir(), 'llp-trace-'));
   try {

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { alive, executable, paths, reap, start, waitExit, waitGone, withTimeout } from './lib/harness.mjs';
+import { alive, paths, proxyMissing, reap, start, waitExit, waitGone, withTimeout } from './lib/harness.mjs';
 import { connect, skipReason } from './lib/rpc.mjs';
 
-const skip = skipReason || (process.env.LLP_PROXY || executable(paths.proxy) ? false : `proxy not built at ${paths.proxy}`);
+const skip = skipReason || proxyMissing;
 const dir = mkdtempSync(join(tmpdir(), 'llp-crash-'));
 const children = [];
 const sleepers = [];

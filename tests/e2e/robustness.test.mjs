@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
-import { executable, frame, paths, RawClient, reap, sleep, start, waitExit, waitGone } from './lib/harness.mjs';
+import { frame, paths, proxyMissing, RawClient, reap, sleep, start, waitExit, waitGone } from './lib/harness.mjs';
 
-const skip = process.env.LLP_PROXY || executable(paths.proxy) ? false : `proxy not built at ${paths.proxy}`;
+const skip = proxyMissing;
 const children = [];
 after(() => children.forEach(reap));
 

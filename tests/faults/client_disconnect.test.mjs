@@ -3,19 +3,14 @@
 // pending in the server and with the disconnect inside the header.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { skip, simWorkspace, session, orphanProblems, waitExit } from './lib.mjs';
+import { skip, withSession, orphanProblems, waitExit } from './lib.mjs';
 
 for (const [label, tail] of [
   ['in a body', 'Content-Length: 400\r\n\r\n{"jsonrpc":"2.0","id":99,"method":"textDocument/hov'],
   ['in a header', 'Content-Len'],
 ]) {
   test(`client disconnect ${label}: the proxy exits, no orphans`, { skip, timeout: 60000 }, async () => {
-    const ws = simWorkspace('disconnect');
-    const s = session(ws);
-    const { client: c } = s;
-    let seen = [];
-    try {
+    await withSession('disconnect', {}, async ({ ws, s, c, seen }) => {
       await c.initialize(ws.uri(''));
       const a = ws.uri('Demo/D1.lean');
       const b = ws.uri('Demo/D2.lean');
@@ -24,7 +19,7 @@ for (const [label, tail] of [
       await c.waitDiags(a, 1);
       c.start('textDocument/waitForDiagnostics', { uri: b, version: 1 }, 60000); // pending in the server
       await c.waitFor((m) => m.method === '$/lean/fileProgress' && m.params.textDocument.uri === b, 10000, 'b elaborating');
-      seen = s.tree();
+      seen.push(...s.tree());
       assert.ok(seen.filter((p) => /--worker/.test(p.cmd)).length >= 2, `workers running: ${JSON.stringify(seen)}`);
       c.write(Buffer.from(tail, 'utf8'));
       await new Promise((r) => setTimeout(r, 100));
@@ -36,9 +31,6 @@ for (const [label, tail] of [
       // The complete replies it did send were each sent once.
       for (const [id, n] of c.replies) assert.equal(n, 1, `id ${id}`);
       assert.deepEqual(c.stray, []);
-    } finally {
-      await orphanProblems(s, seen);
-      fs.rmSync(ws.root, { recursive: true, force: true });
-    }
+    });
   });
 }

@@ -1,99 +1,39 @@
-// Shared helpers for the fault and load tests: a built simulator workspace, a
+// Helpers for the fault and load tests: a built simulator workspace, a
 // proxy session with a raw LSP client that counts replies per request id, and
 // process-tree bookkeeping (every process a test starts carries a tag in its
 // environment; descendants are also found by walking /proc's ppid links).
-import { execFileSync } from 'node:child_process';
+// The rest comes from the e2e library (tests/e2e/lib), re-exported here.
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { paths, start, waitExit, reap, frame, alive, waitGone, sleep, withTimeout, executable } from '../e2e/lib/harness.mjs';
+import {
+  paths, simBin, executable, notBuilt, start, waitExit, reap, frame, alive, waitGone, sleep, withTimeout,
+  cmdline, descendants, processesWithEnv, rssKb, LspClient, buildDemoProject, simPath,
+} from '../e2e/lib/harness.mjs';
 
-export { paths, start, waitExit, reap, frame, alive, waitGone, sleep, withTimeout, executable };
-
-export const simBin = process.env.LLP_SIM_BIN_DIR ?? path.resolve(path.dirname(paths.proxy), '../sim-bin');
+export { paths, simBin, start, waitExit, reap, frame, alive, waitGone, sleep, withTimeout, executable, descendants, rssKb };
 
 /** Skip reason ("e2e skipped: …") or false. */
-export const skip = (() => {
-  if (process.platform !== 'linux') return 'e2e skipped: linux only';
-  const missing = [paths.proxy, path.join(simBin, 'lake'), path.join(simBin, 'lean')].filter((p) => !executable(p));
-  if (missing.length) {
-    const s = `e2e skipped: not built: ${missing.join(', ')}`;
-    console.log(s);
-    return s;
-  }
-  return false;
-})();
+export const skip = process.platform !== 'linux' ? 'e2e skipped: linux only'
+  : notBuilt([paths.proxy, path.join(simBin, 'lake'), path.join(simBin, 'lean')]);
 
-export const pathEnv = () => `${simBin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+export const pathEnv = simPath;
 
-/** A temp root with a built simulator workspace in `ws/`. */
+/** A temp root with a built simulator workspace in `ws/`: {root, dir, uri(rel)}. */
 export function simWorkspace(prefix) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `llp-faults-${prefix}-`));
-  const ws = path.join(root, 'ws');
-  fs.mkdirSync(path.join(ws, 'Demo'), { recursive: true });
-  fs.writeFileSync(path.join(ws, 'lakefile.toml'), 'name = "demo"\n');
-  fs.writeFileSync(path.join(ws, 'lean-toolchain'), 'leanprover/lean4:v4.28.0\n');
-  fs.writeFileSync(path.join(ws, 'Demo/A.lean'), 'def a : Nat := 2\n');
-  fs.writeFileSync(path.join(ws, 'Main.lean'), 'import Demo.A\n');
-  execFileSync(path.join(simBin, 'lake'), ['build'], { cwd: ws, stdio: 'ignore', env: { ...process.env, PATH: pathEnv() } });
-  return { root, dir: ws, uri: (rel) => pathToFileURL(path.join(ws, rel)).href };
+  return { root, ...buildDemoProject(path.join(root, 'ws')) };
 }
 
 // ---- processes ---------------------------------------------------------------
 
-export function stat(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { state: f[0], ppid: Number(f[1]) };
-  } catch {
-    return null;
-  }
-}
+/** A process's command line as one string ('?' when it is gone). */
+export const command = (pid) => cmdline(pid).join(' ') || '?';
 
-export function cmdline(pid) {
-  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim(); } catch { return '?'; }
-}
-
-/** Live descendants of `root` (by ppid), walking the whole of /proc once. */
-export function descendants(root) {
-  const kids = new Map();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const s = stat(d);
-    if (!s || s.state === 'Z') continue;
-    if (!kids.has(s.ppid)) kids.set(s.ppid, []);
-    kids.get(s.ppid).push(Number(d));
-  }
-  const out = [];
-  const todo = [root];
-  while (todo.length) for (const k of kids.get(todo.pop()) ?? []) { out.push(k); todo.push(k); }
-  return out;
-}
-
-/** Live processes whose environment carries LLP_FAULT_TAG=`tag`. */
-export function tagged(tag) {
-  const needle = `LLP_FAULT_TAG=${tag}`;
-  const out = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(needle) && alive(Number(d))) out.push(Number(d));
-    } catch { /* gone */ }
-  }
-  return out;
-}
-
-export function rssKb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
+/** Live processes whose environment carries LLP_FAULT_TAG=`tag`: pids. */
+export const tagged = (tag) => processesWithEnv(`LLP_FAULT_TAG=${tag}`).map((p) => p.pid);
 
 /** Samples VmRSS of pid every `ms`; stop() → {peakKb, samples}. */
 export function rssSampler(pid, ms = 100) {
@@ -107,64 +47,42 @@ export function rssSampler(pid, ms = 100) {
 
 /**
  * A raw LSP client over a child's stdio. Keeps every message; answers
- * server→client requests with null; counts the replies per request id.
+ * server→client requests with null; counts the replies per request id and
+ * the frames that are not LSP (`badFrames`).
  */
-export class Client {
+export class Client extends LspClient {
   constructor(child, name = 'client') {
-    this.child = child;
-    this.name = name;
-    this.messages = [];
-    this.waiters = [];
+    super(child, { name, answerRequests: true, onBadHeader: () => { this.badFrames++; return true; } });
     this.nextId = 1;
     this.sent = new Map();       // id → method
     this.replies = new Map();    // id → count
     this.stray = [];             // replies to ids never sent
     this.badFrames = 0;
-    this.ended = new Promise((res) => child.stdout.on('end', () => res()));
-    let buf = Buffer.alloc(0);
-    child.stdout.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const m = /Content-Length:\s*(\d+)/i.exec(buf.subarray(0, end).toString('ascii'));
-        if (!m) { this.badFrames++; buf = buf.subarray(end + 4); continue; }
-        const len = Number(m[1]);
-        if (buf.length < end + 4 + len) return;
-        const body = buf.subarray(end + 4, end + 4 + len).toString('utf8');
-        buf = buf.subarray(end + 4 + len);
-        let msg;
-        try { msg = JSON.parse(body); } catch { this.badFrames++; continue; }
-        this.#push(msg);
-      }
-    });
   }
 
-  #push(msg) {
-    if ('method' in msg && 'id' in msg) this.send({ jsonrpc: '2.0', id: msg.id, result: null });
-    else if ('id' in msg) {
+  receive(body) {
+    let msg;
+    try { msg = JSON.parse(body.toString('utf8')); } catch { this.badFrames++; return; }
+    this.push(msg);
+  }
+
+  push(msg) {
+    if ('id' in msg && !('method' in msg)) {
       if (this.sent.has(msg.id)) this.replies.set(msg.id, (this.replies.get(msg.id) ?? 0) + 1);
       else this.stray.push(msg);
     }
-    this.messages.push(msg);
-    this.waiters = this.waiters.filter((w) => !(w.pred(msg) && (w.resolve(msg), true)));
+    super.push(msg);
   }
 
-  get stderr() { return this.child.stderrText; }
-  write(bytes) { if (this.child.stdin.writable) this.child.stdin.write(bytes); }
-  send(obj) { this.write(frame(JSON.stringify(obj))); }
-  notify(method, params = {}) { this.send({ jsonrpc: '2.0', method, params }); }
-
+  /** Also fails soon after the proxy exits instead of at the timeout. */
   waitFor(pred, ms, what) {
-    const hit = this.messages.find(pred);
-    if (hit) return Promise.resolve(hit);
-    // Fails soon after the proxy exits instead of at the timeout.
-    const died = this.child.exited.then((e) => sleep(300).then(() => {
-      throw new Error(`${this.name}: the proxy exited (${JSON.stringify(e)}) while waiting for ${typeof what === 'function' ? what() : what}\n--- stderr (tail) ---\n${this.stderr.slice(-3000)}`);
-    }));
-    died.catch(() => {});
-    return withTimeout(Promise.race([new Promise((resolve) => this.waiters.push({ pred, resolve })), died]), ms,
-      () => `${this.name}: ${typeof what === 'function' ? what() : what}\n--- received (tail) ---\n${JSON.stringify(this.messages.slice(-8)).slice(-2500)}\n--- stderr (tail) ---\n${this.stderr.slice(-3000)}`);
+    return super.waitFor(pred, ms, what, () => {
+      const died = this.child.exited.then((e) => sleep(300).then(() => {
+        throw new Error(`${this.name}: the proxy exited (${JSON.stringify(e)}) while waiting for ${typeof what === 'function' ? what() : what}\n--- stderr (tail) ---\n${this.stderr.slice(-3000)}`);
+      }));
+      died.catch(() => {});
+      return died;
+    });
   }
 
   /** Sends a request; returns {id, reply} where reply resolves with the reply message (error or result). */
@@ -235,7 +153,7 @@ export function session(ws, { name = 'session', args = [], env = {}, cacheDir, s
   const events = path.join(ws.root, `events-${tag}.jsonl`);
   const child = start([paths.proxy, '--no-daemon', '--cache-dir', cache, '--log-level', 'debug', ...args, '--', ...server], {
     cwd: ws.dir,
-    env: { LEAN_LSP_PROXY_NO_DAEMON: '1', PATH: pathEnv(), LLP_FAULT_TAG: tag, LEAN_SIM_EVENTS: events, ...env },
+    env: { LEAN_LSP_PROXY_NO_DAEMON: '1', PATH: simPath(), LLP_FAULT_TAG: tag, LEAN_SIM_EVENTS: events, ...env },
   });
   const client = new Client(child, name);
   return {
@@ -246,7 +164,7 @@ export function session(ws, { name = 'session', args = [], env = {}, cacheDir, s
       } catch { return []; }
     },
     /** Every descendant of the proxy now, with its command line. */
-    tree() { return descendants(child.pid).map((pid) => ({ pid, cmd: cmdline(pid) })); },
+    tree() { return descendants(child.pid).map((pid) => ({ pid, cmd: command(pid) })); },
   };
 }
 
@@ -263,12 +181,33 @@ export async function orphanProblems(s, seen = [], ms = 5000) {
   const left = await waitGone([...new Set([...seen.map((p) => p.pid ?? p), ...tagged(s.tag)])], ms);
   const still = [...new Set([...left, ...tagged(s.tag)])];
   if (still.length) {
-    problems.push(`left running after the proxy exited: ${still.map((p) => `${p} ${cmdline(p)}`).join('; ')}`);
+    problems.push(`left running after the proxy exited: ${still.map((p) => `${p} ${command(p)}`).join('; ')}`);
     for (const p of still) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   }
   return problems;
 }
 
-export function assertNoSanitizerReport(text) {
-  if (/ERROR: \w+Sanitizer|runtime error:/.test(text)) throw new Error(`sanitizer report:\n${text.slice(-4000)}`);
+/** A clean end: shutdown + exit with code 0, every request answered once, nothing left running. */
+export async function finish(s, seen) {
+  const { code } = await s.client.shutdown();
+  assert.equal(code, 0, s.client.stderr.slice(-2000));
+  assert.deepEqual(s.client.replyProblems(), []);
+  assert.deepEqual(await orphanProblems(s, seen), []);
+}
+
+/**
+ * Runs `body({ws, s, c, seen})` with a session (`opts` as for session()) in a
+ * fresh simulator workspace; `seen` collects the process trees sampled. After
+ * it, whatever happened: no orphans left (killed), the workspace removed.
+ */
+export async function withSession(prefix, opts, body) {
+  const ws = simWorkspace(prefix);
+  const s = session(ws, opts);
+  const seen = [];
+  try {
+    return await body({ ws, s, c: s.client, seen });
+  } finally {
+    await orphanProblems(s, seen);
+    fs.rmSync(ws.root, { recursive: true, force: true });
+  }
 }

@@ -3,15 +3,10 @@
 // duplicated reply, nothing garbled reaches the editor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { skip, simWorkspace, session, orphanProblems } from './lib.mjs';
+import { skip, withSession, finish } from './lib.mjs';
 
 test('malformed frame from the server: logged, the session continues', { skip, timeout: 60000 }, async () => {
-  const ws = simWorkspace('malformed');
-  const s = session(ws);
-  const { client: c } = s;
-  const seen = [];
-  try {
+  await withSession('malformed', {}, async ({ ws, s, c, seen }) => {
     await c.initialize(ws.uri(''));
     const a = ws.uri('Demo/M.lean');
     c.open(a, 'def x : Nat := 1 -- sim: malformed-frame\n#check zz\n');
@@ -31,12 +26,6 @@ test('malformed frame from the server: logged, the session continues', { skip, t
       'the malformed frame is logged');
     assert.equal(s.events('server_start').length, 1, 'no restart for a bad frame');
     seen.push(...s.tree());
-    const { code } = await c.shutdown();
-    assert.equal(code, 0, c.stderr.slice(-2000));
-    assert.deepEqual(c.replyProblems(), []);
-    assert.deepEqual(await orphanProblems(s, seen), []);
-  } finally {
-    await orphanProblems(s, seen);
-    fs.rmSync(ws.root, { recursive: true, force: true });
-  }
+    await finish(s, seen);
+  });
 });

@@ -4,17 +4,12 @@
 // duplicated reply.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { skip, simWorkspace, session, orphanProblems, sleep } from './lib.mjs';
+import { skip, withSession, finish } from './lib.mjs';
 
 test('watchdog crash mid-request: error reply, restart, replay, next request works', { skip, timeout: 90000 }, async () => {
-  const ws = simWorkspace('server-crash');
   // The watchdog aborts on its 30th client message; after the restart the
   // session sends fewer than that, so the new watchdog survives.
-  const s = session(ws, { env: { LEAN_SIM_CRASH_AFTER: '30' }, args: ['--cache', 'off'] });
-  const { client: c } = s;
-  const seen = [];
-  try {
+  await withSession('server-crash', { env: { LEAN_SIM_CRASH_AFTER: '30' }, args: ['--cache', 'off'] }, async ({ ws, s, c, seen }) => {
     await c.initialize(ws.uri(''));
     const a = ws.uri('Demo/F1.lean');
     const b = ws.uri('Demo/F2.lean');
@@ -57,12 +52,6 @@ test('watchdog crash mid-request: error reply, restart, replay, next request wor
     const starts = s.events('worker_start');
     assert.ok(starts.some((e) => e.uri === b && e.version === 2 && starts.indexOf(e) > 0), JSON.stringify(starts));
     seen.push(...s.tree());
-    const { code } = await c.shutdown();
-    assert.equal(code, 0, c.stderr.slice(-2000));
-    assert.deepEqual(c.replyProblems(), []);
-    assert.deepEqual(await orphanProblems(s, seen), []);
-  } finally {
-    await orphanProblems(s, seen);
-    fs.rmSync(ws.root, { recursive: true, force: true });
-  }
+    await finish(s, seen);
+  });
 });

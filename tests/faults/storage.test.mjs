@@ -13,19 +13,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { skip, simWorkspace, session, orphanProblems } from './lib.mjs';
+import { skip, simWorkspace, session, orphanProblems, finish } from './lib.mjs';
 
 const T1 = 'import Demo.A\ndef x : Nat := a + 1\n#check zz\n';
 const T2 = 'import Demo.A\ndef x : Nat := a + 2\n#check yy\ntheorem t : x = 4 := by decide\n';
 const expect1 = ['unknown identifier \'zz\''];
 const expect2 = ['unknown identifier \'yy\''];
-
-async function finish(s, seen) {
-  const { code } = await s.client.shutdown();
-  assert.equal(code, 0, s.client.stderr.slice(-2000));
-  assert.deepEqual(s.client.replyProblems(), []);
-  assert.deepEqual(await orphanProblems(s, seen), []);
-}
 
 const stats = (c) => c.call('workspace/executeCommand', { command: 'leanProxy.stats', arguments: [] });
 

@@ -3,15 +3,10 @@
 // didChange recovers; no proxy crash, no orphan, no lost or duplicated reply.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { skip, simWorkspace, session, orphanProblems } from './lib.mjs';
+import { skip, withSession, finish } from './lib.mjs';
 
 test('worker crash: fileProgress kind 2 passes through, the next didChange recovers', { skip, timeout: 90000 }, async () => {
-  const ws = simWorkspace('worker-crash');
-  const s = session(ws);
-  const { client: c } = s;
-  const seen = [];
-  try {
+  await withSession('worker-crash', {}, async ({ ws, s, c, seen }) => {
     await c.initialize(ws.uri(''));
     const a = ws.uri('Demo/W.lean');
     const other = ws.uri('Demo/Other.lean');
@@ -39,12 +34,6 @@ test('worker crash: fileProgress kind 2 passes through, the next didChange recov
     const h2 = await c.hover(a, 0, 4);
     assert.match(JSON.stringify(h2.result), /x : Nat/);
     seen.push(...s.tree());
-    const { code } = await c.shutdown();
-    assert.equal(code, 0, c.stderr.slice(-2000));
-    assert.deepEqual(c.replyProblems(), []);
-    assert.deepEqual(await orphanProblems(s, seen), []);
-  } finally {
-    await orphanProblems(s, seen);
-    fs.rmSync(ws.root, { recursive: true, force: true });
-  }
+    await finish(s, seen);
+  });
 });

@@ -2,23 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+// The e2e suite's library and its vscode-jsonrpc (what vscode-lean4's client is built on).
+import { paths, simBin, track, withTimeout, writeDemoProject } from '../e2e/lib/harness.mjs';
+import { rpc, skipReason } from '../e2e/lib/rpc.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const build = process.env.LLP_BUILD_DIR ?? path.resolve(here, '../../build');
-const proxy = process.env.LLP_PROXY ?? path.join(build, 'src/lean-lsp-proxy');
-const simBin = process.env.LLP_SIM_BIN ?? path.join(build, 'sim-bin');
-
-// vscode-jsonrpc (what vscode-lean4's client is built on) from the e2e suite, by path.
-let rpc = null;
-try {
-  rpc = await import(pathToFileURL(path.join(here, '../e2e/node_modules/vscode-jsonrpc/node.js')).href);
-} catch {
-  rpc = null;
-}
+const { proxy } = paths;
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'llp-shims-'));
 const shimDir = path.join(root, 'shims');
@@ -27,23 +19,12 @@ const install = spawnSync(proxy, ['shims', 'install', shimDir], { encoding: 'utf
 const unwired = install.status !== 0 && /unknown command/.test(install.stderr);
 
 let skip = false;
-if (!rpc) skip = 'e2e skipped: vscode-jsonrpc missing (run `npm ci` in tests/e2e)';
+if (!rpc) skip = skipReason;
 else if (unwired) skip = 'e2e skipped: this lean-lsp-proxy has no `shims` command (src/main.cpp not wired yet)';
 else if (!fs.existsSync(path.join(simBin, 'lake'))) skip = `e2e skipped: no simulator in ${simBin}`;
 if (skip) console.log(skip);
 
 test.after(() => fs.rmSync(root, { recursive: true, force: true }));
-
-/** Rejects after `ms` so a silent server fails the test instead of hanging it. */
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out: ${typeof what === 'function' ? what() : what}`)), ms);
-    }),
-  ]);
-}
 
 /**
  * The environment vscode-lean4 gives its server: `lean4.envPathExtensions`
@@ -93,20 +74,14 @@ test('with no real tool after the shims, the shim says so instead of looping', {
  */
 async function session(env, tool = 'lake') {
   const dir = fs.mkdtempSync(path.join(root, 'ws-'));
-  fs.writeFileSync(path.join(dir, 'lakefile.toml'), 'name = "demo"\n');
-  fs.writeFileSync(path.join(dir, 'lean-toolchain'), 'leanprover/lean4:v4.28.0\n');
-  fs.mkdirSync(path.join(dir, 'Demo'));
-  fs.writeFileSync(path.join(dir, 'Demo/A.lean'), 'def a : Nat := 2\n');
+  writeDemoProject(dir, { main: false });
   const built = spawnSync('lake', ['build'], { cwd: dir, env, encoding: 'utf8', timeout: 20000 });
   assert.equal(built.status, 0, built.stderr);  // a build through the shim reaches the simulator's Lake
   assert.ok(fs.existsSync(path.join(dir, '.lake/build/lib/lean/Demo/A.olean')));
 
   // vscode-lean4 puts an elan toolchain first for some files; the shim keeps it.
   const args = tool === 'lake' ? ['serve', '--', dir] : ['+leanprover/lean4:v4.28.0', '--server', dir];
-  const child = spawn(tool, args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const child = track(spawn(tool, args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] }));
   const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
   const publishes = [];
   conn.onNotification('textDocument/publishDiagnostics', (p) => publishes.push(p));
@@ -115,13 +90,13 @@ async function session(env, tool = 'lake') {
   conn.onRequest(() => null);
   conn.listen();
   try {
-    const init = await within(conn.sendRequest('initialize', {
+    const init = await withTimeout(conn.sendRequest('initialize', {
       processId: process.pid,
       rootUri: pathToFileURL(dir).href,
       workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'demo' }],
       capabilities: { textDocument: { publishDiagnostics: { versionSupport: true } } },
       initializationOptions: { editDelay: 200, hasWidgets: true },
-    }), 15000, () => `initialize; stderr: ${stderr}`);
+    }), 15000, () => `initialize; stderr: ${child.stderrText}`);
     assert.equal(init.serverInfo.name, 'Lean 4 Server');
     await conn.sendNotification('initialized', {});
 
@@ -132,20 +107,20 @@ async function session(env, tool = 'lake') {
         text: (tool === 'lake' ? 'import Demo.A\ndef b : Nat := a + 1\n' : 'def b : Nat := 1\n') + '#check bb\n' },
       dependencyBuildMode: 'never',
     });
-    await within(conn.sendRequest('textDocument/waitForDiagnostics', { uri, version: 1 }), 20000, 'waitForDiagnostics');
+    await withTimeout(conn.sendRequest('textDocument/waitForDiagnostics', { uri, version: 1 }), 20000, 'waitForDiagnostics');
     const last = publishes.filter((p) => p.uri === uri && p.version === 1).at(-1);
     assert.deepEqual(last.diagnostics.map((d) => d.message), ["unknown identifier 'bb'"]);
 
     // Lean would answer methodNotFound: a reply proves the proxy is in the path.
-    const stats = await within(conn.sendRequest('workspace/executeCommand', { command: 'leanProxy.stats', arguments: [] }),
+    const stats = await withTimeout(conn.sendRequest('workspace/executeCommand', { command: 'leanProxy.stats', arguments: [] }),
       10000, 'leanProxy.stats');
     assert.equal(typeof stats.schema, 'number');
     assert.ok(stats.proxy && stats.cache, JSON.stringify(stats));
 
     assert.equal(await conn.sendRequest('shutdown'), null);
     await conn.sendNotification('exit');
-    const { code } = await within(exited, 10000, 'exit');
-    assert.equal(code, 0, stderr);
+    const { code } = await withTimeout(child.exited, 10000, 'exit');
+    assert.equal(code, 0, child.stderrText);
   } finally {
     conn.dispose();
     if (child.exitCode === null) child.kill('SIGKILL');

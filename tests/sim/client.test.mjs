@@ -2,52 +2,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-// The e2e suite's copy of vscode-jsonrpc (what vscode-lean4's client is built
-// on), imported by path so this directory needs no node_modules of its own.
-const here = path.dirname(fileURLToPath(import.meta.url));
-let rpc = null;
-try {
-  rpc = await import(pathToFileURL(path.join(here, '../e2e/node_modules/vscode-jsonrpc/node.js')).href);
-} catch {
-  rpc = null;
-}
-const skip = rpc ? false : 'e2e skipped: vscode-jsonrpc missing (run `npm ci` in tests/e2e)';
-if (skip) console.log(skip);
+// The e2e suite's library and its copy of vscode-jsonrpc (what vscode-lean4's
+// client is built on), so this directory needs no node_modules of its own.
+import { track, withTimeout, writeDemoProject } from '../e2e/lib/harness.mjs';
+import { rpc, skipReason as skip } from '../e2e/lib/rpc.mjs';
 
 const pos = (line, character) => ({ line, character });
 const messages = (p) => p.diagnostics.map((d) => d.message);
-
-/** Rejects after `ms` so a silent server fails the test instead of hanging it. */
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
-  ]);
-}
 
 test('vscode-lean4-shaped session: open with errors, goals, hover, fix, symbols, shutdown', { skip }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leansim-client-'));
   let child;
   try {
-    fs.writeFileSync(path.join(dir, 'lakefile.toml'), 'name = "demo"\n');
-    fs.writeFileSync(path.join(dir, 'lean-toolchain'), 'leanprover/lean4:v4.28.0\n');
-    fs.mkdirSync(path.join(dir, 'Demo'));
-    fs.writeFileSync(path.join(dir, 'Demo/A.lean'), 'def a : Nat := 2\n');
+    writeDemoProject(dir, { main: false });
     // The user built the project once; vscode-lean4 then opens files with
     // dependencyBuildMode "never" (lean4.automaticallyBuildDependencies off).
     execFileSync('lake', ['build'], { cwd: dir, stdio: 'ignore' });
 
     // As vscode-lean4 starts the server: bare `lake` resolved through PATH.
-    child = spawn('lake', ['serve', '--', dir], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    child = track(spawn('lake', ['serve', '--', dir], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] }));
     const conn = rpc.createMessageConnection(
       new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
 
@@ -59,7 +36,7 @@ test('vscode-lean4-shaped session: open with errors, goals, hover, fix, symbols,
     conn.onRequest('client/registerCapability', (params) => { registered(params); return null; });
     conn.listen();
 
-    const init = await within(conn.sendRequest('initialize', {
+    const init = await withTimeout(conn.sendRequest('initialize', {
       processId: process.pid,
       rootUri: pathToFileURL(dir).href,
       workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'demo' }],
@@ -72,7 +49,7 @@ test('vscode-lean4-shaped session: open with errors, goals, hover, fix, symbols,
     assert.deepEqual(init.serverInfo, { name: 'Lean 4 Server', version: '0.3.0' });
     assert.equal(init.capabilities.executeCommandProvider, undefined);
     await conn.sendNotification('initialized', {});
-    const reg = await within(registration, 10000, 'client/registerCapability');
+    const reg = await withTimeout(registration, 10000, 'client/registerCapability');
     assert.equal(reg.registrations[0].method, 'workspace/didChangeWatchedFiles');
 
     const uri = pathToFileURL(path.join(dir, 'Demo/B.lean')).href;
@@ -80,7 +57,7 @@ test('vscode-lean4-shaped session: open with errors, goals, hover, fix, symbols,
     await conn.sendNotification('textDocument/didOpen', {
       textDocument: { uri, languageId: 'lean4', version: 1, text }, dependencyBuildMode: 'never',
     });
-    assert.deepEqual(await within(conn.sendRequest('textDocument/waitForDiagnostics', { uri, version: 1 }), 20000, 'wait v1'), {});
+    assert.deepEqual(await withTimeout(conn.sendRequest('textDocument/waitForDiagnostics', { uri, version: 1 }), 20000, 'wait v1'), {});
     const v1 = publishes.filter((p) => p.uri === uri && p.version === 1).at(-1);
     assert.deepEqual(messages(v1), ['unsolved goals\n⊢ b = 4', "unknown identifier 'bb'"]);
     assert.deepEqual(v1.diagnostics[0].leanTags, [1]);
@@ -100,7 +77,7 @@ test('vscode-lean4-shaped session: open with errors, goals, hover, fix, symbols,
         { range: { start: pos(4, 7), end: pos(4, 9) }, text: 'b' },
       ],
     });
-    assert.deepEqual(await within(conn.sendRequest('textDocument/waitForDiagnostics', { uri, version: 2 }), 20000, 'wait v2'), {});
+    assert.deepEqual(await withTimeout(conn.sendRequest('textDocument/waitForDiagnostics', { uri, version: 2 }), 20000, 'wait v2'), {});
     const v2 = publishes.filter((p) => p.uri === uri && p.version === 2).at(-1);
     assert.deepEqual(messages(v2), ['Goals accomplished!', 'b : Nat']);
     assert.equal(v2.diagnostics[0].isSilent, true);
@@ -111,8 +88,8 @@ test('vscode-lean4-shaped session: open with errors, goals, hover, fix, symbols,
 
     assert.equal(await conn.sendRequest('shutdown'), null);
     await conn.sendNotification('exit');
-    const { code } = await within(exited, 10000, 'exit');
-    assert.equal(code, 0, stderr);
+    const { code } = await withTimeout(child.exited, 10000, 'exit');
+    assert.equal(code, 0, child.stderrText);
     conn.dispose();
   } finally {
     if (child && child.exitCode === null) child.kill('SIGKILL');
