@@ -26,13 +26,22 @@ cd "$work"
 echo "==> lake build Demo.Basic   # the imported module; the files to check are checked below"
 lake build Demo.Basic
 files=(Demo/Proofs.lean Demo/Attempts.lean)
-for run in "cold (first check)" "again (served from the cache)"; do
+run_check() {  # label, files...
+  local label=$1
+  shift
   echo
-  echo "==> lean-lsp-proxy check ${files[*]}   # $run"
+  echo "==> lean-lsp-proxy check $*   # $label"
+  local start
   start=$(date +%s%N)
-  "$proxy" check "${cache[@]}" "${files[@]}" || true   # exit 1: an attempt is not ok, as it should be
+  "$proxy" check "${cache[@]}" "$@" || true   # exit 1: an attempt is not ok, as it should be
   echo "    wall time: $(( ($(date +%s%N) - start) / 1000000 )) ms"
-done
+}
+run_check "cold: starts a check server, loads the imports" "${files[@]}"
+# A new attempt under the same header: a warm document replaces its body
+# only, so no server start and no import loading (and nothing cached yet).
+printf 'import Demo.Basic\n\ntheorem attempt4 : four + answer = 46 := by decide\n' > Demo/Attempt4.lean
+run_check "warm: a new proof under the same header" Demo/Attempt4.lean
+run_check "cached: the same files again" "${files[@]}"
 echo
 echo "==> lean-lsp-proxy stats"
 "$proxy" stats "${cache[@]}"

@@ -53,6 +53,24 @@ std::string uri_path(const std::string& uri) {
   return out;
 }
 
+// The document a request is about: `textDocument.uri`, else `uri` ($/lean/rpc/connect).
+std::optional<std::string> request_uri(std::string_view params) {
+  if (auto uri = str(params, {"textDocument", "uri"})) return uri;
+  return str(params, {"uri"});
+}
+
+// A text for a full-text didChange: the server applies CRLF → LF to it (as
+// the document store does), so a "\r\n" the edits made is sent as "\r\r\n".
+std::string keep_crlf(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') out.push_back('\r');
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
 // The publishDiagnostics the proxy sends itself (a hit, or a correction).
 std::string publish(const std::string& uri, std::int64_t version, const std::string& diagnostics) {
   return protocol::make_notification("textDocument/publishDiagnostics", "{\"uri\":" + json::quote(uri) +
@@ -87,50 +105,189 @@ void CacheInterceptor::client_initialize(std::string_view params) {
 }
 
 void CacheInterceptor::server_started(std::uint64_t generation) {
+  server_lost_ = false;
   // The first server's identity is read once the client's initialize brings
   // the capability flags; a restarted server's is re-read now (toolchain and
   // search path may have changed).
   if (generation <= 1) return;
   backend_.refresh_identity(spec_);
-  // The router replayed every open document: each now has a fresh worker.
-  for (const auto* d : port_->documents().in_open_order()) {
-    auto it = docs_.find(d->uri);
-    if (it == docs_.end()) continue;
-    it->second.stale = false;
-    it->second.worker_deps_known = false;
-    begin_version(it->second, /*worker_start=*/true, /*bypass=*/false);
+  for (auto it = docs_.begin(); it != docs_.end();) {  // closed while the server was down
+    if (port_->documents().find(it->first)) {
+      ++it;
+    } else {
+      release_waits(it->second.v);
+      it = docs_.erase(it);
+    }
+  }
+  // The router replayed every open document with its current text (those
+  // served lazily and those opened while the server was down included): the
+  // server holds each, in a fresh worker.
+  for (const auto* doc : port_->documents().in_open_order()) {
+    Doc& d = docs_[doc->uri];
+    d.uri = doc->uri;
+    begin_version(d, /*worker_start=*/true, /*bypass=*/false, header_syntax(doc->text));
   }
 }
 
 void CacheInterceptor::server_exited() {
+  server_lost_ = true;
   for (auto& [uri, d] : docs_) {
     release_waits(d.v);  // their requests were already answered with errors by the router
+    fail_waiting(d.v, protocol::error_code::internal_error, "the language server exited");
     d.v.held.clear();
+    d.v.hold = 0;  // the router dropped it: the replay carries the document's text
+    d.v.held_message.clear();
     d.v.lookup = Lookup::miss;
     d.v.finished = true;  // its own wait died with the server
+    d.server_open = false;
   }
   client_waits_.clear();
   answer_requests_.clear();
 }
 
-void CacheInterceptor::before_document_notification(const Message& m) {
+bool CacheInterceptor::before_document_notification(const Message& m) {
+  if (lazy()) return take_document_notification(m);
   // When the answer can come at once, hold the server's input until it has:
   // a hit then reaches the editor before the server starts competing for the
   // CPU with its own work on the same version. Never when the backend is
   // busy (identity being read): a miss must not wait for that.
-  if (!options_.enabled || m.method() == "textDocument/didClose" || !backend_.ready()) return;
+  if (!options_.enabled || m.method() == "textDocument/didClose" || !backend_.ready()) return false;
   port_->pause_server();
   pause_next_ = true;
+  return false;
+}
+
+bool CacheInterceptor::take_document_notification(const Message& m) {
+  // Lazy: whether the server gets this notification now (false: the router
+  // sends it), in its place once the lookup is back, as a full text, or never.
+  // Unlike forward mode this holds even when the backend is busy: a
+  // notification already sent could not be taken back on a hit.
+  auto uri = str(m.params(), {"textDocument", "uri"});
+  if (!uri) return false;
+  auto it = docs_.find(*uri);
+  Doc* d = it == docs_.end() ? nullptr : &it->second;  // null: opened while the server was down; it has it
+  const std::string& method = m.method();
+  if (method == "textDocument/didClose") {
+    if (!d) return false;
+    drop_hold(*d);
+    return !d->server_open;  // the server never saw the document
+  }
+  const document::Document* doc = port_->documents().find(*uri);
+  if (!doc) return false;  // the store rejected it, as Lean will
+  if (method == "textDocument/didOpen") {
+    if (d) drop_hold(*d);
+    bool restart = doc->dependency_build_mode && *doc->dependency_build_mode == "once";
+    // A second didOpen of a document the server has open replaces it there.
+    if (!options_.enabled || restart || (d && d->server_open)) return false;
+    hold_next_ = port_->hold_server();
+    hold_next_message_ = m.raw();
+    return true;
+  }
+  if (!d) return false;
+  bool on_server_text = d->server_open && d->server_version == d->v.number;  // the edit applies to the server's text
+  if (doc->version == d->v.number) return !on_server_text;  // rejected or empty
+  drop_hold(*d);  // superseded before its lookup came back: this version's text replaces it
+  if (!options_.enabled && on_server_text) return false;
+  hold_next_ = port_->hold_server();  // begin_version sends it at once when it cannot be served
+  hold_next_message_ = on_server_text ? m.raw() : std::string();
+  return true;
+}
+
+void CacheInterceptor::drop_hold(Doc& d) {
+  // Lazy: a held notification nobody will need (superseded or closed).
+  if (!d.v.hold) return;
+  port_->release_hold(std::exchange(d.v.hold, 0), {});
+  d.v.held_message.clear();
+}
+
+void CacheInterceptor::send_held(Doc& d) {
+  // Lazy: the held notification goes to the server after all, in its place:
+  // as the client sent it when it applies to the server's text, else as the
+  // document's full text.
+  Version& v = d.v;
+  std::vector<std::string> bodies;
+  if (!v.held_message.empty()) bodies.push_back(std::move(v.held_message));
+  else
+    for (auto& [method, params] : sync_notifications(d)) bodies.push_back(protocol::make_notification(method, params));
+  v.held_message.clear();
+  port_->release_hold(std::exchange(v.hold, 0), std::move(bodies));
+  server_holds(d);
+  std::vector<Message> waiting = std::move(v.waiting);
+  v.waiting.clear();
+  for (auto& w : waiting)
+    if (!client_wait(w)) port_->forward_request(std::move(w));  // after the notification: its place was held
+}
+
+void CacheInterceptor::keep_from_server(Doc& d) {
+  // Lazy: the hit stands for the version and the server is not told; its
+  // copy falls behind until a request needs the document.
+  Version& v = d.v;
+  port_->release_hold(std::exchange(v.hold, 0), {});
+  v.held_message.clear();
+  v.lazy = true;
+  for (auto& w : v.waiting) port_->to_client(protocol::make_result(w.id()->raw(), "{}"));
+  v.waiting.clear();
+}
+
+void CacheInterceptor::bring_up_to_date(const std::string& uri) {
+  // Lazy: a request the cache does not answer needs the server to hold the
+  // document's current text first. After a crash the replay does that.
+  if (!lazy() || server_lost_) return;
+  auto it = docs_.find(uri);
+  if (it == docs_.end()) return;
+  Doc& d = it->second;
+  if (d.v.hold) {
+    send_held(d);
+    return;
+  }
+  const document::Document* doc = port_->documents().find(uri);
+  if (d.v.sent || !doc || doc->version != d.v.number) return;
+  for (auto& [method, params] : sync_notifications(d)) port_->notify_server(method, params);
+  server_holds(d);
+}
+
+std::vector<std::pair<std::string, std::string>> CacheInterceptor::sync_notifications(Doc& d) {
+  // The current version for a server that lacks it: didOpen when it never saw
+  // the document; a didChange with the whole text when it holds an older
+  // version (the client's own edit applies to a text it lacks); didClose +
+  // didOpen when a skipped version changed the header and this one changes it
+  // back: Lean restarts the worker on every header change, and the server
+  // would not (it sees no change).
+  const document::Document* doc = port_->documents().find(d.uri);
+  if (d.server_open && (!d.v.worker_start || d.v.header != d.header))
+    return {{"textDocument/didChange", "{\"textDocument\":{\"uri\":" + json::quote(d.uri) + ",\"version\":" +
+                                           std::to_string(doc->version) + "},\"contentChanges\":[{\"text\":" +
+                                           json::quote(keep_crlf(doc->text)) + "}]}"}};
+  std::vector<std::pair<std::string, std::string>> out;
+  if (d.server_open) {
+    out.push_back({"textDocument/didClose", "{\"textDocument\":{\"uri\":" + json::quote(d.uri) + "}}"});
+    ++d.own_closes;
+  }
+  out.push_back({"textDocument/didOpen", document::DocumentStore::did_open_params(*doc)});
+  return out;
+}
+
+void CacheInterceptor::fail_waiting(Version& v, int code, const std::string& why) {
+  for (auto& w : v.waiting) port_->to_client(protocol::make_error(w.id()->raw(), code, "lean-lsp-proxy: " + why));
+  v.waiting.clear();
 }
 
 void CacheInterceptor::document_notification(const Message& m) {
-  // A pause that no query took over (the message was rejected) ends here.
+  // A pause that no query took over (the message was rejected) ends here; so
+  // does a hold no version took over (none should: only what begins a
+  // version is held), rather than blocking the server's input for good.
   struct Unpause {
     CacheInterceptor& self;
     ~Unpause() {
       if (self.pause_next_) {
         self.pause_next_ = false;
         self.port_->resume_server();
+      }
+      if (self.hold_next_) {
+        std::vector<std::string> bodies;
+        if (!self.hold_next_message_.empty()) bodies.push_back(std::move(self.hold_next_message_));
+        self.port_->release_hold(std::exchange(self.hold_next_, 0), std::move(bodies));
+        self.hold_next_message_.clear();
       }
     }
   } unpause{*this};
@@ -141,6 +298,7 @@ void CacheInterceptor::document_notification(const Message& m) {
     auto it = docs_.find(*uri);
     if (it != docs_.end()) {
       release_waits(it->second.v);
+      fail_waiting(it->second.v, protocol::error_code::content_modified, "the document was closed");
       docs_.erase(it);
     }
     return;
@@ -150,13 +308,13 @@ void CacheInterceptor::document_notification(const Message& m) {
   if (method == "textDocument/didOpen") {
     Doc& d = docs_[*uri];
     release_waits(d.v);
+    fail_waiting(d.v, protocol::error_code::content_modified, "the document was opened again");
     d = Doc{};
     d.uri = *uri;
-    d.header = header_syntax(doc->text);
     // vscode-lean4's "Restart File" is didClose + didOpen with "once": the
     // user restarts precisely to refresh, so that open is not served.
     bool restart = doc->dependency_build_mode && *doc->dependency_build_mode == "once";
-    begin_version(d, /*worker_start=*/true, restart);
+    begin_version(d, /*worker_start=*/true, restart, header_syntax(doc->text));
     return;
   }
   // didChange
@@ -164,16 +322,12 @@ void CacheInterceptor::document_notification(const Message& m) {
   if (it == docs_.end() || doc->version == it->second.v.number) return;  // rejected or empty change
   Doc& d = it->second;
   std::string header = header_syntax(doc->text);
-  bool header_changed = header != d.header;
-  if (header_changed) {
-    // Lean restarts the worker when the header's syntax changes (not for
-    // whitespace or comments): fresh imports, no sticky notes.
-    d.header = std::move(header);
-    d.worker_deps_known = false;
-    d.stale = false;
-  }
+  // Lean restarts the worker when the header's syntax changes (not for
+  // whitespace or comments): fresh imports, no sticky notes. What counts is
+  // the text the server holds, which lazily served versions never reached.
+  bool worker_start = !d.server_open || header != d.header;
   release_waits(d.v);
-  begin_version(d, header_changed, false);
+  begin_version(d, worker_start, false, std::move(header));
 }
 
 void CacheInterceptor::client_notification(const Message& m) {
@@ -209,42 +363,80 @@ void CacheInterceptor::mark_dependents_stale(const std::vector<std::string>& mod
   }
 }
 
-void CacheInterceptor::begin_version(Doc& d, bool worker_start, bool bypass) {
+void CacheInterceptor::begin_version(Doc& d, bool worker_start, bool bypass, std::string header) {
   const document::Document* doc = port_->documents().find(d.uri);
   if (!doc) return;
+  std::vector<Message> waiting = std::move(d.v.waiting);  // a superseded held version's: Lean answers them with a newer one
+  // Lean would have restarted the worker for a version the server never got.
+  if (!d.v.sent && d.v.worker_start) d.restart_skipped = true;
   d.v = Version{};
-  d.v.number = doc->version;
-  d.v.worker_start = worker_start;
-  if (worker_start) d.worker_version = doc->version;
-  d.v.bypass = bypass;
-  d.v.started = std::chrono::steady_clock::now();
-  DocQuery q{d.uri, doc->version, doc->text, doc->dependency_build_mode.value_or("always"),
-             options_.enabled && !bypass && !d.stale};
+  Version& v = d.v;
+  v.number = doc->version;
+  v.query = ++next_query_;
+  v.worker_start = worker_start || d.restart_skipped;
+  v.header = std::move(header);
+  v.bypass = bypass;
+  v.hold = std::exchange(hold_next_, 0);
+  v.held_message = std::move(hold_next_message_);
+  hold_next_message_.clear();
+  // A version that restarts the worker is checked by a fresh one: the old
+  // worker's stale imports do not apply to it.
+  bool servable = options_.enabled && !bypass && !(d.stale && !v.worker_start);
+  if (!v.hold) server_holds(d);      // sent as the client sent it, as a full text, or replayed
+  else if (!servable) send_held(d);  // lazy: only a hit keeps a notification from the server
+  DocQuery q{d.uri, doc->version, doc->text, doc->dependency_build_mode.value_or("always"), servable};
   std::string uri = d.uri;
   bool paused = std::exchange(pause_next_, false);
-  backend_.query(std::move(q), [this, uri, paused](DocAnswer a) {
-    on_answer(uri, std::move(a));  // a hit is sent first, then the server gets its input
+  backend_.query(std::move(q), [this, uri, query = v.query, paused](DocAnswer a) {
+    on_answer(uri, query, std::move(a));  // a hit is sent first, then the server gets its input
     if (paused) port_->resume_server();
   });
-  std::int64_t version = doc->version;
+  for (auto& w : waiting) {
+    if (v.hold) v.waiting.push_back(std::move(w));
+    else if (!client_wait(w)) port_->forward_request(std::move(w));
+  }
+}
+
+void CacheInterceptor::server_holds(Doc& d) {
+  // The server has been given the document's current version: the worker
+  // bookkeeping follows it, and the proxy's own waitForDiagnostics learns
+  // when the server has finished it.
+  Version& v = d.v;
+  v.sent = true;
+  v.started = std::chrono::steady_clock::now();
+  d.server_open = true;
+  d.server_version = v.number;
+  d.restart_skipped = false;
+  if (v.worker_start) {
+    d.header = v.header;
+    d.worker_version = v.number;
+    d.worker_deps_known = false;
+    d.stale = false;
+    if (v.answer) note_worker_deps(d, *v.answer);
+  }
+  std::string uri = d.uri;
+  std::int64_t version = v.number;
   std::string params = "{\"uri\":" + json::quote(uri) + ",\"version\":" + std::to_string(version) + "}";
   port_->request_server("textDocument/waitForDiagnostics", params, [this, uri, version](const Message& reply) {
     on_finished(uri, version, !reply.is_error());
   });
 }
 
-void CacheInterceptor::on_answer(const std::string& uri, DocAnswer a) {
+void CacheInterceptor::note_worker_deps(Doc& d, const DocAnswer& a) {
+  // The worker's view: the fingerprint when its worker started is the one its
+  // results belong to, even if that version was superseded meanwhile.
+  if (!a.cacheable || d.worker_deps_known || a.version != d.worker_version) return;
+  d.worker_deps = a.deps;
+  d.worker_modules = a.modules;
+  d.worker_deps_known = true;
+}
+
+void CacheInterceptor::on_answer(const std::string& uri, std::uint64_t query, DocAnswer a) {
   auto it = docs_.find(uri);
   if (it == docs_.end()) return;
   Doc& d = it->second;
-  // The worker's view: the fingerprint when its worker started is the one its
-  // results belong to, even if that version was superseded meanwhile.
-  if (a.cacheable && !d.worker_deps_known && a.version == d.worker_version) {
-    d.worker_deps = a.deps;
-    d.worker_modules = a.modules;
-    d.worker_deps_known = true;
-  }
-  if (a.version != d.v.number) return;  // superseded while we looked
+  note_worker_deps(d, a);
+  if (a.version != d.v.number || query != d.v.query) return;  // superseded while we looked
   Version& v = d.v;
   if (a.cacheable) stats_.record_lookup(a.lookup_us);
   if (a.cacheable && d.worker_deps_known && a.deps != d.worker_deps && !d.stale) {
@@ -252,7 +444,9 @@ void CacheInterceptor::on_answer(const std::string& uri, DocAnswer a) {
     log::info("cache: imports of " + uri + " changed on disk since its worker started; not serving or storing it "
               "until the file is restarted");
   }
-  bool hit = options_.enabled && a.cacheable && a.diagnostics && !v.bypass && !d.stale;
+  // A version not yet sent that restarts the worker would get a fresh one.
+  bool stale = d.stale && !(v.worker_start && !v.sent);
+  bool hit = options_.enabled && a.cacheable && a.diagnostics && !v.bypass && !stale;
   if (!a.cacheable) ++stats_.uncacheable[reason_category(a.reason)];
   v.answer = std::move(a);
   if (hit) {
@@ -266,9 +460,11 @@ void CacheInterceptor::on_answer(const std::string& uri, DocAnswer a) {
                                                  "{\"textDocument\":" + vd + ",\"processing\":[]}"));
     port_->to_client(publish(uri, v.number, v.served));
     log::debug("cache hit: " + uri + " v" + std::to_string(v.number) + " key " + v.answer->key.digest.substr(0, 12));
+    if (v.hold) keep_from_server(d);
   } else {
     v.lookup = Lookup::miss;
     if (options_.enabled && v.answer->cacheable) ++stats_.misses;
+    if (v.hold) send_held(d);
     flush_held(v);
     release_waits(v);
   }
@@ -290,6 +486,16 @@ bool CacheInterceptor::server_notification(const Message& m) {
   if (it == docs_.end()) return false;
   Version& v = it->second.v;
   auto version = publish ? integer(m.params(), {"version"}) : integer(m.params(), {"textDocument", "version"});
+  if (publish) {
+    // Lean clears a closed document's diagnostics; after the proxy's own
+    // didClose (a worker restart) the client still has the document open.
+    int& closes = it->second.own_closes;
+    if (!version && closes > 0) {
+      --closes;
+      return true;
+    }
+    if (version) closes = 0;
+  }
   if (!version || *version != v.number) {
     // Lean may deliver an older version's set late; after a hit the editor
     // already shows the final set, so it must not be overwritten.
@@ -429,13 +635,41 @@ void CacheInterceptor::release_waits(Version& v) {
 }
 
 bool CacheInterceptor::client_request(const Message& m) {
-  const std::string& method = m.method();
-  if (method == "textDocument/waitForDiagnostics") {
-    auto uri = str(m.params(), {"uri"});
-    auto version = integer(m.params(), {"version"});
-    if (uri && version) client_waits_[m.id()->key()] = {*uri, *version};
-    return false;
+  if (m.method() == "textDocument/waitForDiagnostics") return client_wait(m);
+  if (answer_from_cache(m)) return true;
+  // Lazy: whatever the server is asked about a document needs its current text there.
+  if (auto uri = request_uri(m.params()); uri && lazy()) bring_up_to_date(*uri);
+  return false;
+}
+
+bool CacheInterceptor::client_wait(const Message& m) {
+  // Lazy answers it for a version served without the server (Lean answers an
+  // older version too once a newer one is done); otherwise it goes to the
+  // server, and its reply may be held until the version is verified.
+  auto uri = str(m.params(), {"uri"});
+  auto version = integer(m.params(), {"version"});
+  if (!uri || !version) return false;
+  auto it = docs_.find(*uri);
+  if (lazy() && it != docs_.end()) {
+    Version& v = it->second.v;
+    if (v.hold && *version <= v.number) {
+      v.waiting.push_back(m);  // answered when the lookup is back
+      return true;
+    }
+    if (v.lazy && *version <= v.number) {
+      port_->to_client(protocol::make_result(m.id()->raw(), "{}"));
+      return true;
+    }
+    bring_up_to_date(*uri);
   }
+  client_waits_[m.id()->key()] = {*uri, *version};
+  return false;
+}
+
+bool CacheInterceptor::answer_from_cache(const Message& m) {
+  // Goal and hover answers under (document key, position); a miss is
+  // forwarded and its reply stored.
+  const std::string& method = m.method();
   if (method != "$/lean/plainGoal" && method != "$/lean/plainTermGoal" && method != "textDocument/hover") return false;
   if (!options_.enabled) return false;
   auto uri = str(m.params(), {"textDocument", "uri"});
@@ -455,6 +689,7 @@ bool CacheInterceptor::client_request(const Message& m) {
                           return;
                         }
                         ++stats_.answer_misses;
+                        bring_up_to_date(req.uri);
                         answer_requests_[m.id()->key()] = std::move(req);
                         port_->forward_request(std::move(m));
                       });
@@ -510,6 +745,7 @@ std::string CacheInterceptor::explain(const std::string& uri) const {
                 : v.lookup == Lookup::miss ? "miss"
                                            : "pending";
   j["worker_imports_stale"] = d.stale;
+  if (lazy()) j["server_has_version"] = v.sent;
   j["stored_since"] = v.stored;
   if (v.answer) {
     j["cacheable"] = v.answer->cacheable;

@@ -405,4 +405,6 @@ OpenedStore open_rocksdb_store(const StoreConfig& in) {
   return out;
 }
 
+std::unique_ptr<Store> make_null_store() { return std::make_unique<NullStore>(); }
+
 }  // namespace leanproxy::cache

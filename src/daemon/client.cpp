@@ -74,6 +74,10 @@ bool spawn_daemon(const proxy::Options& o, const Paths& p) {
   if (o.cache == proxy::Options::CacheMode::readonly) args.insert(args.end(), {"--cache", "readonly"});
   if (o.cache == proxy::Options::CacheMode::off) args.insert(args.end(), {"--cache", "off"});
   args.insert(args.end(), {"--cache-ttl", std::to_string(o.cache_ttl_s), "--cache-max-size", std::to_string(o.cache_max_size)});
+  args.insert(args.end(), {"--pool-spares", std::to_string(o.pool_spares), "--pool-max-servers",
+                           std::to_string(o.pool_max_servers)});
+  if (o.pool_max_memory) args.insert(args.end(), {"--pool-max-memory", std::to_string(o.pool_max_memory)});
+  args.insert(args.end(), {"--pool-idle", std::to_string(o.pool_idle_s)});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -152,6 +156,60 @@ std::optional<std::string> control(const std::string& command, std::string& erro
   else error = "cannot talk to the daemon";
   ::close(fd);
   return reply;
+}
+
+std::optional<std::string> control_stream(const std::string& command, std::string& error, bool start,
+                                          const proxy::Options& cache_options, const std::string& args_json,
+                                          const std::function<void(const std::string&)>& on_progress) {
+  int fd = connect_or_start(cache_options, error, start);
+  if (fd < 0) return std::nullopt;
+  if (!write_frame(fd, encode_control_hello(command, args_json))) {
+    error = "cannot talk to the daemon";
+    ::close(fd);
+    return std::nullopt;
+  }
+  framing::FrameParser parser(64u << 20);
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    for (auto r = parser.next(); r.status != framing::FrameParser::Status::need_more; r = parser.next()) {
+      if (r.status == framing::FrameParser::Status::error) {
+        error = "bad frame from the daemon: " + r.error;
+        ::close(fd);
+        return std::nullopt;
+      }
+      auto j = nlohmann::json::parse(r.body, nullptr, false);
+      if (j.is_object() && j.contains("progress") && !j.contains("ok")) {
+        if (on_progress) on_progress(j["progress"].dump());
+        continue;
+      }
+      ::close(fd);
+      return std::move(r.body);
+    }
+    ssize_t n = ::read(fd, buf.data(), buf.size());  // runs as long as the daemon's work does
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = "the daemon closed the connection before replying";
+      ::close(fd);
+      return std::nullopt;
+    }
+    parser.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  }
+}
+
+int open_checks_connection(const proxy::Options& o, std::string& error) {
+  proxy::SessionConfig config = proxy::session_config(o);
+  int fd = connect_or_start(o, error);
+  if (fd < 0) return -1;
+  std::optional<std::string> reply;
+  if (write_frame(fd, encode_session_hello(config.options, config.argv, config.cwd, current_env(), "checks")))
+    reply = read_frame(fd, 30000, error);
+  auto j = reply ? nlohmann::json::parse(*reply, nullptr, false) : nlohmann::json();
+  if (!j.is_object() || !j.value("ok", false)) {
+    if (reply) error = j.is_object() && j["error"].is_string() ? j["error"].get<std::string>() : "bad reply";
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 std::optional<int> run_via_daemon(const proxy::Options& o, std::string& error) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,10 +18,14 @@
 #include <nlohmann/json.hpp>
 
 #include "leanproxy/cache/store.hpp"
+#include "leanproxy/daemon/check_endpoint.hpp"
 #include "leanproxy/daemon/paths.hpp"
 #include "leanproxy/daemon/wire.hpp"
 #include "leanproxy/framing/frame_parser.hpp"
 #include "leanproxy/io/event_loop.hpp"
+#include "leanproxy/pool/check_service.hpp"
+#include "leanproxy/pool/environment.hpp"
+#include "leanproxy/pool/server_pool.hpp"
 #include "leanproxy/protocol/message.hpp"
 #include "leanproxy/proxy/session.hpp"
 #include "leanproxy/util/fd_io.hpp"
@@ -43,7 +48,19 @@ struct Pending {
 
 class Daemon {
  public:
-  Daemon(const DaemonOptions& o, int listen_fd, Paths p) : options_(o), listen_fd_(listen_fd), paths_(std::move(p)) {
+  Daemon(const DaemonOptions& o, int listen_fd, Paths p)
+      : options_(o),
+        listen_fd_(listen_fd),
+        paths_(std::move(p)),
+        pool_(loop_, pool::PoolLimits{o.cache.pool_spares, o.cache.pool_max_servers, o.cache.pool_max_memory / 1024,
+                                      std::chrono::seconds(o.cache.pool_idle_s)}),
+        environment_(loop_) {
+    // After a build no spare may hold the old imports (check documents
+    // restart themselves when their import fingerprint changes).
+    environment_.set_on_done([this](const std::string& root, bool) {
+      pool_.refresh(root);
+      if (idle() && !stopping_) arm_idle();
+    });
     struct stat st {};
     if (::lstat(paths_.socket.c_str(), &st) == 0) socket_ino_ = st.st_ino;
   }
@@ -137,10 +154,11 @@ class Daemon {
       return;
     }
     if (hello->kind == "control") control(fd, *hello);
+    else if (hello->kind == "checks") start_checks(fd, *hello);
     else start_session(fd, *hello);
   }
 
-  void start_session(int fd, const Hello& h) {
+  proxy::SessionConfig session_config(const Hello& h) {
     proxy::SessionConfig config;
     config.options = h.options;
     config.argv = h.argv;
@@ -150,12 +168,67 @@ class Daemon {
       config.store = store_;
       config.cache_notice = store_notice_;
     }
+    config.checks = &checks();
+    config.environment = &environment_;
+    if (options_.cache.pool_spares > 0 && proxy::is_lean_server(h.argv)) {
+      config.pool = &pool_;
+      pool_.pin_headers(h.cwd, h.options.warm_headers);
+    }
+    return config;
+  }
+
+  // The check service, shared by every session: warm check documents outlive
+  // the connections that used them.
+  pool::CheckService& checks() {
+    if (!checks_) {
+      checks_ = std::make_unique<pool::CheckService>(loop_, store_);
+      checks_->set_cache_enabled(cache_enabled_);
+    }
+    return *checks_;
+  }
+
+  // Writes the hello reply with the socket briefly blocking (a short reply;
+  // the connection stays non-blocking for what follows).
+  static bool write_reply(int fd, const std::string& body) {
+    int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    bool sent = write_frame(fd, body);
+    ::fcntl(fd, F_SETFL, flags);
+    return sent;
+  }
+
+  // A `checks` connection (the CLI's check): no server of its own.
+  void start_checks(int fd, const Hello& h) {
+    if (!write_reply(fd, json{{"ok", true}, {"daemon_pid", ::getpid()}}.dump())) {
+      ::close(fd);
+      return;
+    }
+    idle_timer_.reset();
+    std::uint64_t id = next_session_++;
+    auto target = proxy::check_target(session_config(h));
+    auto endpoint = std::make_unique<CheckEndpoint>(loop_, fd, checks(), std::move(target), [this, id] {
+      check_endpoints_.erase(id);
+      if (idle()) {
+        if (stopping_) loop_.stop();
+        else arm_idle();
+      }
+    });
+    endpoint->start();
+    check_endpoints_[id] = std::move(endpoint);
+    log::info("daemon: check connection " + std::to_string(id) + " for " + h.cwd);
+  }
+
+  bool idle() const { return sessions_.empty() && check_endpoints_.empty() && !environment_.busy(); }
+
+  void start_session(int fd, const Hello& h) {
+    proxy::SessionConfig config = session_config(h);
     std::uint64_t id = next_session_++;
     auto session = std::make_unique<proxy::Session>(loop_, fd, fd, std::move(config), [this, id](int code) {
       log::info("daemon: session " + std::to_string(id) + " ended (" + std::to_string(code) + ")");
       add_session(ended_totals_, sessions_.at(id)->stats_json());
       sessions_.erase(id);
-      if (sessions_.empty()) {
+      pool_.set_active_servers(static_cast<int>(sessions_.size()));
+      if (idle()) {
         if (stopping_) loop_.stop();
         else arm_idle();
       }
@@ -171,15 +244,10 @@ class Daemon {
       ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
       write_frame(fd, no.dump(-1, ' ', false, json::error_handler_t::replace));
       session.reset();  // closes the connection
-      if (sessions_.empty() && !stopping_) arm_idle();
+      if (idle() && !stopping_) arm_idle();
       return;
     }
-    json ok = {{"ok", true}, {"daemon_pid", ::getpid()}};
-    int flags = ::fcntl(fd, F_GETFL);
-    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    bool sent = write_frame(fd, ok.dump());
-    ::fcntl(fd, F_SETFL, flags);
-    if (!sent) {
+    if (!write_reply(fd, json{{"ok", true}, {"daemon_pid", ::getpid()}}.dump())) {
       session->stop();
       sessions_[id] = std::move(session);  // ends through on_done
       return;
@@ -189,6 +257,7 @@ class Daemon {
     log::info("daemon: session " + std::to_string(id) + " for " + h.cwd + ": " + h.argv[0]);
     sessions_[id] = std::move(session);
     ++total_sessions_;
+    pool_.set_active_servers(static_cast<int>(sessions_.size()));
   }
 
   void control(int fd, const Hello& h) {
@@ -216,6 +285,7 @@ class Daemon {
     } else if (h.command == "cache.enable" || h.command == "cache.disable") {
       cache_enabled_ = h.command == "cache.enable";
       for (auto& [_, s] : sessions_) s->set_cache_enabled(cache_enabled_);
+      if (checks_) checks_->set_cache_enabled(cache_enabled_);
       reply["enabled"] = cache_enabled_;
       log::info(std::string("daemon: cache ") + (cache_enabled_ ? "enabled" : "disabled") + " by command");
     } else if (h.command == "cache.explain") {
@@ -226,6 +296,14 @@ class Daemon {
         if ((found = s->explain(uri))) break;
       if (found) reply["explain"] = json::parse(*found, nullptr, false);
       else reply = {{"ok", false}, {"error", uri + " is not open in any session of this daemon"}};
+    } else if (h.command == "env.optimize") {
+      optimize_environment(fd, h);
+      return;
+    } else if (h.command == "env.stats") {
+      json args = json::parse(h.args.empty() ? "{}" : h.args, nullptr, false);
+      std::string root = args.is_object() ? args.value("root", std::string()) : std::string();
+      reply["environment"] = root.empty() ? json::parse(environment_.stats_json())
+                                          : json::parse(environment_.status_json(root));
     } else if (h.command == "cache.clear") {
       if (!store_) {
         reply = {{"ok", false}, {"error", "the daemon runs without a cache"}};
@@ -240,6 +318,64 @@ class Daemon {
     ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     write_frame(fd, reply.dump(-1, ' ', false, json::error_handler_t::replace));
     ::close(fd);
+  }
+
+  // `env optimize` from the CLI: args {root, env}; the connection gets
+  // progress frames {"progress": {message, percent}} and then the final
+  // {"ok": true, "result": {...}}. Progress is lossy (a client that does not
+  // read loses lines, never blocks the daemon); the final frame is not.
+  void optimize_environment(int fd, const Hello& h) {
+    json args = json::parse(h.args.empty() ? "{}" : h.args, nullptr, false);
+    pool::EnvironmentSpec spec;
+    if (args.is_object()) {
+      spec.root = args.value("root", std::string());
+      if (args["env"].is_array())
+        for (const auto& e : args["env"])
+          if (e.is_string()) spec.env.push_back(e.get<std::string>());
+      spec.lake = args.value("lake", std::string("lake"));
+    }
+    if (spec.root.empty() || spec.root[0] != '/') {
+      json no = {{"ok", false}, {"error", "env.optimize needs an absolute \"root\""}};
+      int flags = ::fcntl(fd, F_GETFL);
+      ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+      write_frame(fd, no.dump());
+      ::close(fd);
+      return;
+    }
+    idle_timer_.reset();
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    // Closed with the last callback holding it (also when the run is dropped at shutdown).
+    auto conn = std::shared_ptr<int>(new int(fd), [](int* p) {
+      if (*p >= 0) ::close(*p);
+      delete p;
+    });
+    environment_.optimize(
+        spec,
+        [conn](const std::string& message, std::optional<int> percent) {
+          json p = {{"message", message}};
+          if (percent) p["percent"] = *percent;
+          std::string body = json{{"progress", p}}.dump(-1, ' ', false, json::error_handler_t::replace);
+          std::string frame = framing::encode(body);
+          // Whole frames only: a frame that does not fit is dropped, not split.
+          int pending = 0;
+          if (::ioctl(*conn, TIOCOUTQ, &pending) == 0 && pending > (256 << 10)) return;
+          ssize_t n = ::send(*conn, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+          if (n > 0 && static_cast<std::size_t>(n) < frame.size()) {
+            int flags = ::fcntl(*conn, F_GETFL);
+            ::fcntl(*conn, F_SETFL, flags & ~O_NONBLOCK);
+            util::write_all(*conn, std::string_view(frame).substr(static_cast<std::size_t>(n)));
+            ::fcntl(*conn, F_SETFL, flags);
+          }
+        },
+        [conn](const std::string& result) {
+          json r = {{"ok", true}, {"result", json::parse(result, nullptr, false)}};
+          int flags = ::fcntl(*conn, F_GETFL);
+          ::fcntl(*conn, F_SETFL, flags & ~O_NONBLOCK);
+          timeval tv{5, 0};
+          ::setsockopt(*conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+          write_frame(*conn, r.dump(-1, ' ', false, json::error_handler_t::replace));
+          ::close(std::exchange(*conn, -1));
+        });
   }
 
   // Sums one session's counters into `into` (numbers added, maps merged;
@@ -285,7 +421,10 @@ class Daemon {
     proxy["sessions"] = sessions_.size();
     proxy["sessions_total"] = total_sessions_;
     proxy["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
-    return {{"schema", 1}, {"cache", cache}, {"proxy", proxy}};
+    proxy["check_connections"] = check_endpoints_.size();
+    json checks = checks_ ? json::parse(checks_->status_json()) : json::parse(pool::CheckStats{}.to_json());
+    return {{"schema", 1}, {"cache", cache}, {"proxy", proxy}, {"checks", checks}, {"pool", json::parse(pool_.stats_json())},
+            {"environment", json::parse(environment_.stats_json())}};
   }
 
   // A store locked by another process (typically our predecessor, still
@@ -317,7 +456,7 @@ class Daemon {
 
   void arm_idle() {
     idle_timer_ = loop_.after(std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle_timeout), [this] {
-      if (!sessions_.empty()) return;
+      if (!idle()) return;
       log::info("daemon: idle for " + std::to_string(options_.idle_timeout.count()) + " s; exiting");
       stop();
     });
@@ -328,8 +467,13 @@ class Daemon {
     stopping_ = true;
     listen_watch_.reset();
     unlink_socket();  // new clients start a fresh daemon or run in-process
+    if (checks_) checks_->shutdown();
+    pool_.shutdown();
+    environment_.shutdown();
+    check_endpoints_.clear();  // their checks were just failed
     if (sessions_.empty()) {
-      loop_.stop();
+      // The check servers get their shutdown's grace before the loop ends.
+      force_timer_ = loop_.after(500ms, [this] { loop_.stop(); });  // servers get their shutdown's grace
       return;
     }
     for (auto& [_, s] : sessions_) s->stop();
@@ -345,6 +489,10 @@ class Daemon {
   std::unique_ptr<io::EventLoop::Watch> listen_watch_;
   std::map<int, std::shared_ptr<Pending>> pending_;
   std::map<std::uint64_t, std::unique_ptr<proxy::Session>> sessions_;
+  pool::ServerPool pool_;  ///< after loop_: its servers die before the loop
+  pool::Environment environment_;  ///< `env optimize` runs, shared by sessions and the CLI
+  std::unique_ptr<pool::CheckService> checks_;
+  std::map<std::uint64_t, std::unique_ptr<CheckEndpoint>> check_endpoints_;
   json ended_totals_ = json::object();  ///< counters of ended sessions, so totals survive them
   std::uint64_t next_session_ = 1, total_sessions_ = 0;
   std::unique_ptr<io::EventLoop::Timer> idle_timer_, force_timer_, store_retry_;

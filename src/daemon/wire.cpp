@@ -1,6 +1,7 @@
 // Hello encoding/decoding (nlohmann: small, rare messages) and blocking frame I/O.
 #include "leanproxy/daemon/wire.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -14,16 +15,20 @@ namespace leanproxy::daemon {
 using nlohmann::json;
 
 std::string encode_session_hello(const proxy::Options& o, const std::vector<std::string>& argv,
-                                 const std::string& cwd, const std::vector<std::string>& env) {
+                                 const std::string& cwd, const std::vector<std::string>& env, const std::string& kind) {
   json opts = {{"max_message_size", o.max_message_size},
                {"max_restarts", o.max_restarts},
                {"restart_window_s", o.restart_window_s},
                {"cache", o.cache == proxy::Options::CacheMode::off        ? "off"
                          : o.cache == proxy::Options::CacheMode::readonly ? "readonly"
                                                                           : "on"},
-               {"advertise_commands", o.advertise_commands}};
+               {"advertise_commands", o.advertise_commands},
+               {"on_hit", o.on_hit == proxy::Options::OnHit::lazy ? "lazy" : "forward"},
+               {"check_docs", o.check_docs},
+               {"check_timeout_ms", o.check_timeout_ms},
+               {"warm_headers", o.warm_headers}};
   if (o.trace_dir) opts["trace_dir"] = *o.trace_dir;
-  json j = {{"lean-lsp-proxy", wire_version}, {"kind", "session"}, {"argv", argv},
+  json j = {{"lean-lsp-proxy", wire_version}, {"kind", kind}, {"argv", argv},
             {"cwd", cwd}, {"env", env}, {"options", opts}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -53,7 +58,7 @@ std::optional<Hello> decode_hello(const std::string& body, std::string& error) {
       if (j.contains("args")) h.args = j["args"].dump();
       return h;
     }
-    if (h.kind != "session") {
+    if (h.kind != "session" && h.kind != "checks") {
       error = "unknown connection kind '" + h.kind + "'";
       return std::nullopt;
     }
@@ -69,6 +74,10 @@ std::optional<Hello> decode_hello(const std::string& body, std::string& error) {
     if (cache == "readonly") h.options.cache = proxy::Options::CacheMode::readonly;
     if (o.contains("trace_dir")) h.options.trace_dir = o["trace_dir"].get<std::string>();
     h.options.advertise_commands = o.value("advertise_commands", false);
+    if (o.value("on_hit", std::string()) == "lazy") h.options.on_hit = proxy::Options::OnHit::lazy;
+    h.options.check_docs = std::clamp(o.value("check_docs", h.options.check_docs), 1, 64);
+    h.options.check_timeout_ms = std::max(1LL, o.value("check_timeout_ms", h.options.check_timeout_ms));
+    h.options.warm_headers = o.value("warm_headers", std::vector<std::string>{});
     if (h.argv.empty()) {
       error = "session hello without a server command";
       return std::nullopt;

@@ -137,6 +137,8 @@ void FramedStream::start(Handlers handlers) {
   if (impl_->reader.is_open()) impl_->read();
 }
 
+void FramedStream::set_handlers(Handlers handlers) { impl_->handlers = std::move(handlers); }
+
 void FramedStream::send(std::string body) {
   if (impl_->failed || impl_->closed) {
     log::debug(impl_->name + ": message dropped, the stream is closed");

@@ -148,6 +148,7 @@ class Process final : public ServerProcess {
   bool running() const override { return state_->running; }
   int take_stdin_fd() override { return std::exchange(stdin_w_, -1); }
   int take_stdout_fd() override { return std::exchange(stdout_r_, -1); }
+  void set_callbacks(Callbacks cb) override { state_->cb = std::move(cb); }
   void terminate() override {
     if (state_->running) ::kill(pid_, SIGTERM);
   }

@@ -51,10 +51,12 @@ void CommandInterceptor::attach(ProxyPort& port) {
   if (inner_) inner_->attach(port);
 }
 void CommandInterceptor::client_initialize(std::string_view p) {
+  auto wdp = json::path(p, {"capabilities", "window", "workDoneProgress"});
+  work_done_progress_ = wdp && json::to_bool(*wdp).value_or(false);
   if (inner_) inner_->client_initialize(p);
 }
-void CommandInterceptor::before_document_notification(const Message& m) {
-  if (inner_) inner_->before_document_notification(m);
+bool CommandInterceptor::before_document_notification(const Message& m) {
+  return inner_ && inner_->before_document_notification(m);
 }
 void CommandInterceptor::document_notification(const Message& m) {
   if (inner_) inner_->document_notification(m);
@@ -93,6 +95,19 @@ void CommandInterceptor::fail(const Message& m, int code, std::string message) {
 }
 
 bool CommandInterceptor::client_request(const Message& m) {
+  if (m.method() == "$/leanProxy/check") {
+    if (!check_) {
+      fail(m, ec::method_not_found, "$/leanProxy/check is not available in this session");
+      return true;
+    }
+    std::string id = m.id()->raw();
+    check_(std::string(m.params()), [this, id, alive = std::weak_ptr<bool>(alive_)](bool error, int code,
+                                                                                      std::string body) {
+      if (alive.expired()) return;  // the session ended meanwhile
+      port_->to_client(error ? protocol::make_error(id, code, body) : protocol::make_result(id, body));
+    });
+    return true;
+  }
   if (m.method() != "workspace/executeCommand") return inner_ && inner_->client_request(m);
   auto raw = json::member(m.params(), "command");
   auto command = raw ? json::decode_string(*raw) : std::nullopt;
@@ -137,7 +152,7 @@ bool CommandInterceptor::client_request(const Message& m) {
   } else if (c == "leanProxy.cache.explain") {
     explain(m, first_argument(m.params()).value_or(std::string_view{}));
   } else if (c == "leanProxy.environment.stats" || c == "leanProxy.environment.optimize") {
-    fail(m, ec::invalid_request, c + " needs the lean-lsp-proxy daemon's environment manager, which this session does not run");
+    environment(m, c);
   } else {
     std::string known;
     for (auto& id : command_ids()) known += (known.empty() ? "" : ", ") + id;
@@ -177,6 +192,76 @@ void CommandInterceptor::stats(const Message& m, bool cache_only) {
         }
         reply(copy, "{\"schema\":" + std::to_string(stats_schema) + ",\"cache\":" + cache_obj +
                         ",\"proxy\":" + proxy_part + "}");
+      });
+}
+
+// leanProxy.environment.optimize / .stats, args [{root?}]. Optimize reports
+// progress as LSP work-done progress when the client supports it (a
+// `window/workDoneProgress/create` of the proxy's own, then `$/progress`
+// begin / report / end), else as `window/logMessage` lines; the reply is the
+// run's result.
+void CommandInterceptor::environment(const Message& m, const std::string& c) {
+  std::string root;
+  if (auto arg = first_argument(m.params())) {
+    auto r = json::type_of(*arg) == json::Type::object ? json::member(*arg, "root") : std::nullopt;
+    auto decoded = r ? json::decode_string(*r) : std::nullopt;
+    if (json::type_of(*arg) != json::Type::object || (r && (!decoded || decoded->empty() || (*decoded)[0] != '/'))) {
+      fail(m, ec::invalid_params, c + " expects arguments [] or [{\"root\": \"/path/to/workspace\"}]");
+      return;
+    }
+    if (decoded) root = *decoded;
+  }
+  if (!environment_) {
+    fail(m, ec::invalid_request, c + " is not available in this session (the server is not lake or lean)");
+    return;
+  }
+  std::string id = m.id()->raw();
+  std::weak_ptr<bool> alive = alive_;
+  if (c == "leanProxy.environment.stats") {
+    environment_("stats", root, {}, [this, id, alive](bool error, int code, std::string body) {
+      if (alive.expired()) return;
+      port_->to_client(error ? protocol::make_error(id, code, body) : protocol::make_result(id, body));
+    });
+    return;
+  }
+  bool wdp = work_done_progress_;
+  std::string token = "leanProxy/environment/" + std::to_string(next_progress_token_++);
+  auto progress_note = [token](nlohmann::json value) {
+    return protocol::make_notification("$/progress",
+                                       nlohmann::json{{"token", token}, {"value", std::move(value)}}.dump(
+                                           -1, ' ', false, nlohmann::json::error_handler_t::replace));
+  };
+  if (wdp) {
+    port_->request_client("window/workDoneProgress/create", nlohmann::json{{"token", token}}.dump());
+    port_->to_client(progress_note({{"kind", "begin"},
+                                    {"title", "Lean environment"},
+                                    {"message", "optimizing " + (root.empty() ? std::string("the workspace") : root)},
+                                    {"percentage", 0},
+                                    {"cancellable", false}}));
+  }
+  environment_(
+      "optimize", root,
+      [this, alive, wdp, progress_note](std::string message, std::optional<int> percent) {
+        if (alive.expired()) return;
+        if (wdp) {
+          nlohmann::json v{{"kind", "report"}, {"message", message}};
+          if (percent) v["percentage"] = *percent;
+          port_->to_client(progress_note(std::move(v)));
+        } else {
+          port_->to_client(protocol::make_log_message(4, "lean-lsp-proxy: " + message));
+        }
+      },
+      [this, id, alive, wdp, progress_note](bool error, int code, std::string body) {
+        if (alive.expired()) return;
+        if (wdp) {
+          auto r = nlohmann::json::parse(body, nullptr, false);
+          bool ok = !error && r.is_object() && r.value("ok", false);
+          std::string message = ok ? "environment ready"
+                                   : error ? body
+                                           : (r.is_object() ? r.value("error", std::string("failed")) : "failed");
+          port_->to_client(progress_note({{"kind", "end"}, {"message", message}}));
+        }
+        port_->to_client(error ? protocol::make_error(id, code, body) : protocol::make_result(id, body));
       });
 }
 

@@ -51,6 +51,13 @@ bool parse_duration(std::string_view s, long long& out) {
   return true;
 }
 
+bool parse_on_hit(std::string_view s, Options::OnHit& out) {
+  if (s == "forward") out = Options::OnHit::forward;
+  else if (s == "lazy") out = Options::OnHit::lazy;
+  else return false;
+  return true;
+}
+
 }  // namespace
 
 std::string usage() {
@@ -67,6 +74,9 @@ Usage:
   lean-lsp-proxy stats [--json]                        cache and proxy statistics
   lean-lsp-proxy cache clear | enable | disable
   lean-lsp-proxy cache explain FILE                    why FILE's last lookup hit or missed
+  lean-lsp-proxy env optimize [--root DIR] [--json]    `lake exe cache get` (Mathlib) + `lake build`;
+                                                       exit 1 on failure
+  lean-lsp-proxy env stats [--root DIR] [--json]       the daemon's record of environment runs
 
 Runs between an editor (stdin/stdout) and a Lean language server. Without a
 server command it runs what vscode-lean4 runs: `lake serve` when the working
@@ -96,6 +106,22 @@ Options:
                              30d / 12h / 90m (default: 30d)
   --cache-max-size BYTES     size bound, least recently used entries evicted
                              first (default: 1G)
+  --on-hit forward|lazy      on a cache hit the server is still told the version
+                             and the hit verified (forward, default), or told only
+                             once a request needs the document (lazy)
+  --check-docs N             agent checks: warm documents per workspace, i.e.
+                             checks run in parallel (default: 2)
+  --check-timeout DURATION   agent checks without timeoutMs: deadline, seconds or
+                             90s / 5m (default: 120s); then cancel, then kill
+  --warm-header TEXT         keep a check document with this header loaded
+                             (repeatable), e.g. --warm-header 'import Mathlib'
+  --pool-spares N            daemon: spare Lean servers kept started and warm per
+                             workspace (and server command, environment, client
+                             settings), each serving one editor session (default: 1;
+                             0: no pool)
+  --pool-max-servers N       daemon: at most this many servers, spares included (8)
+  --pool-max-memory BYTES    daemon: retire a spare whose processes use more (PSS)
+  --pool-idle DURATION       daemon: retire a spare nobody took for this long (30m)
   --max-restarts N           server crashes tolerated within the restart window
                              before giving up (default: 5)
   --restart-window SECONDS   the window for --max-restarts (default: 60)
@@ -212,6 +238,13 @@ ParseResult parse_options(int argc, const char* const* argv) {
         r.error = "--cache-max-size expects a positive size such as 1G or 500M, got '" + std::string(v) + "'";
         return r;
       }
+    } else if (a == "--on-hit") {
+      const char* v = value();
+      if (!v) return r;
+      if (!parse_on_hit(v, o.on_hit)) {
+        r.error = "--on-hit expects forward or lazy, got '" + std::string(v) + "'";
+        return r;
+      }
     } else if (a == "--max-restarts") {
       const char* v = value();
       if (!v) return r;
@@ -221,6 +254,54 @@ ParseResult parse_options(int argc, const char* const* argv) {
         r.error = "--max-restarts expects a non-negative integer, got '" + std::string(v) + "'";
         return r;
       }
+    } else if (a == "--check-docs") {
+      const char* v = value();
+      if (!v) return r;
+      char* end = nullptr;
+      long n = std::strtol(v, &end, 10);
+      if (!end || *end != '\0' || n < 1 || n > 64) {
+        r.error = "--check-docs expects an integer from 1 to 64, got '" + std::string(v) + "'";
+        return r;
+      }
+      o.check_docs = static_cast<int>(n);
+    } else if (a == "--check-timeout") {
+      const char* v = value();
+      if (!v) return r;
+      long long s = 0;
+      if (!parse_duration(v, s)) {
+        r.error = "--check-timeout expects a positive duration such as 120, 90s or 5m, got '" + std::string(v) + "'";
+        return r;
+      }
+      o.check_timeout_ms = s * 1000;
+    } else if (a == "--pool-spares" || a == "--pool-max-servers") {
+      const char* v = value();
+      if (!v) return r;
+      char* end = nullptr;
+      long n = std::strtol(v, &end, 10);
+      bool spares = a == "--pool-spares";
+      if (!end || *end != '\0' || n < (spares ? 0 : 1) || n > 64) {
+        r.error = std::string(a) + " expects an integer from " + (spares ? "0" : "1") + " to 64, got '" + v + "'";
+        return r;
+      }
+      (spares ? o.pool_spares : o.pool_max_servers) = static_cast<int>(n);
+    } else if (a == "--pool-idle") {
+      const char* v = value();
+      if (!v) return r;
+      if (!parse_duration(v, o.pool_idle_s)) {
+        r.error = "--pool-idle expects a positive duration such as 600, 30m or 2h, got '" + std::string(v) + "'";
+        return r;
+      }
+    } else if (a == "--pool-max-memory") {
+      const char* v = value();
+      if (!v) return r;
+      if (!parse_size(v, o.pool_max_memory)) {
+        r.error = "--pool-max-memory expects a positive size such as 4G or 1500M, got '" + std::string(v) + "'";
+        return r;
+      }
+    } else if (a == "--warm-header") {
+      const char* v = value();
+      if (!v) return r;
+      o.warm_headers.emplace_back(v);
     } else if (a == "--restart-window") {
       const char* v = value();
       if (!v) return r;
@@ -230,7 +311,7 @@ ParseResult parse_options(int argc, const char* const* argv) {
         r.error = "--restart-window expects a number of seconds in (0, 86400], got '" + std::string(v) + "'";
         return r;
       }
-    } else if (!a.empty() && a[0] != '-') {
+    } else if ((!a.empty() && a[0] != '-') || a == "-") {  // "-": check's standard input
       o.command.emplace_back(a);
     } else {
       r.error = "unknown option '" + std::string(argv[i]) + "'";
@@ -238,14 +319,15 @@ ParseResult parse_options(int argc, const char* const* argv) {
     }
   }
   static const std::vector<std::vector<std::string>> known = {
-      {"daemon"}, {"daemon", "stop"}, {"status"}, {"stats"}, {"cache", "clear"}, {"cache", "enable"}, {"cache", "disable"}};
+      {"daemon"}, {"daemon", "stop"}, {"status"}, {"stats"}, {"cache", "clear"}, {"cache", "enable"}, {"cache", "disable"},
+      {"env", "optimize"}, {"env", "stats"}};
   bool explain = o.command.size() == 3 && o.command[0] == "cache" && o.command[1] == "explain";
   bool check = !o.command.empty() && o.command[0] == "check";
   if (!o.command.empty() && !explain && !check && std::find(known.begin(), known.end(), o.command) == known.end()) {
     std::string words;
     for (auto& w : o.command) words += (words.empty() ? "" : " ") + w;
     r.error = "unknown command '" + words + "' (commands: check FILE..., daemon, daemon stop, status, stats, "
-              "cache clear, cache enable, cache disable, cache explain FILE; put a server command after --)";
+              "cache clear, cache enable, cache disable, cache explain FILE, env optimize, env stats; put a server command after --)";
   }
   if (const char* env = std::getenv("LEAN_LSP_PROXY_NO_DAEMON"); env && std::string_view(env) == "1") o.no_daemon = true;
   return r;
@@ -280,6 +362,9 @@ std::string apply_settings_file(const std::string& dir, Options& o) {
       else if (m == "off") o.cache = Options::CacheMode::off;
       else if (m == "readonly") o.cache = Options::CacheMode::readonly;
       else bad("\"cache\" must be \"on\", \"off\" or \"readonly\"");
+    } else if (key == "onHit") {
+      if (o.given.count("--on-hit")) continue;
+      if (!v.is_string() || !parse_on_hit(v.get<std::string>(), o.on_hit)) bad("\"onHit\" must be \"forward\" or \"lazy\"");
     } else if (key == "maxRestarts") {
       if (o.given.count("--max-restarts")) continue;
       if (v.is_number_integer() && v.get<int>() >= 0) o.max_restarts = v.get<int>();
@@ -296,10 +381,26 @@ std::string apply_settings_file(const std::string& dir, Options& o) {
       if (o.given.count("--trace-dir")) continue;
       if (v.is_string()) o.trace_dir = (std::filesystem::path(dir) / v.get<std::string>()).lexically_normal().string();
       else bad("\"traceDir\" must be a string (relative to the workspace)");
+    } else if (key == "checkDocs") {
+      if (o.given.count("--check-docs")) continue;
+      if (v.is_number_integer() && v.get<int>() >= 1 && v.get<int>() <= 64) o.check_docs = v.get<int>();
+      else bad("\"checkDocs\" must be an integer from 1 to 64");
+    } else if (key == "checkTimeoutSeconds") {
+      if (o.given.count("--check-timeout")) continue;
+      if (v.is_number() && v.get<double>() > 0 && v.get<double>() <= 86400)
+        o.check_timeout_ms = static_cast<long long>(v.get<double>() * 1000);
+      else bad("\"checkTimeoutSeconds\" must be a number of seconds in (0, 86400]");
+    } else if (key == "warmHeaders") {
+      if (o.given.count("--warm-header")) continue;
+      bool ok = v.is_array();
+      if (ok)
+        for (auto& h : v) ok = ok && h.is_string();
+      if (ok) o.warm_headers = v.get<std::vector<std::string>>();
+      else bad("\"warmHeaders\" must be an array of strings (e.g. [\"import Mathlib\"])");
     } else if (key == "$schema" || key == "comment") {
       continue;
     } else {
-      bad("unknown key \"" + key + "\" (known: cache, maxRestarts, restartWindowSeconds, maxMessageSize, traceDir)");
+      bad("unknown key \"" + key + "\" (known: cache, onHit, maxRestarts, restartWindowSeconds, maxMessageSize, traceDir, checkDocs, checkTimeoutSeconds, warmHeaders)");
     }
   }
   return problems;

@@ -46,18 +46,45 @@ std::chrono::milliseconds Router::backoff(int n) {
 
 Id Router::next_own_id() { return protocol::own_id(next_own_++); }
 
-void Router::to_server(std::string body) {
-  if (phase_ == Phase::running && paused_ == 0) io_.send_to_server(std::move(body));
-  else queue_.push_back(std::move(body));
+void Router::to_server(std::string body, bool document) {
+  if (phase_ == Phase::running && paused_ == 0 && queue_.empty()) io_.send_to_server(std::move(body));
+  else queue_.push_back(Outgoing{std::move(body), 0, document});
+}
+
+void Router::flush_queue() {
+  while (phase_ == Phase::running && paused_ == 0 && !queue_.empty() && queue_.front().hold == 0) {
+    std::string body = std::move(queue_.front().body);
+    queue_.pop_front();
+    if (!body.empty()) io_.send_to_server(std::move(body));
+  }
 }
 
 void Router::resume_server() {
   if (paused_ == 0) return;  // a resume for a pause that a server restart already cleared
-  if (--paused_ > 0 || phase_ != Phase::running) return;
-  while (!queue_.empty() && paused_ == 0) {
-    io_.send_to_server(std::move(queue_.front()));
-    queue_.pop_front();
-  }
+  --paused_;
+  flush_queue();
+}
+
+std::uint64_t Router::hold_server() {
+  queue_.push_back(Outgoing{{}, ++next_hold_, true});
+  return next_hold_;
+}
+
+void Router::release_hold(std::uint64_t hold, std::vector<std::string> bodies) {
+  auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Outgoing& o) { return o.hold == hold; });
+  if (hold == 0 || it == queue_.end()) return;  // discarded by a server exit
+  it->hold = 0;
+  if (!bodies.empty()) it->body = std::move(bodies.front());
+  for (std::size_t i = 1; i < bodies.size(); ++i)
+    it = queue_.insert(std::next(it), Outgoing{std::move(bodies[i]), 0, true});
+  flush_queue();
+}
+
+void Router::notify_server(std::string_view method, std::string_view params) {
+  bool document = method == "textDocument/didOpen" || method == "textDocument/didChange" ||
+                  method == "textDocument/didClose";
+  if (document && phase_ != Phase::running && generation_ > 0) return;  // the replay carries the document
+  to_server(protocol::make_notification(method, params), document);
 }
 
 void Router::apply_document(const Message& m) {
@@ -86,6 +113,7 @@ void Router::from_client(Message m) {
         log::warn("client sent a response with a null id; dropped");
         return;
       }
+      if (own_client_requests_.erase(m.id()->key())) return;  // e.g. a replayed registration accepted
       auto it = server_pending_.find(m.id()->key());
       if (it == server_pending_.end()) {
         if (stale_server_requests_.erase(m.id()->key()))
@@ -106,6 +134,14 @@ void Router::from_client(Message m) {
         initialize_raw_ = std::string(m.params().empty() ? std::string_view("{}") : m.params());
         initialize_answered_ = false;
         if (interceptor_) interceptor_->client_initialize(*initialize_raw_);
+        if (adopted_result_ && generation_ <= 1) {
+          // The pooled server answered the pool's initialize: answer the
+          // client's with that result, as the server's own reply.
+          Id wire = protocol::needs_escape(*m.id()) ? protocol::escape(*m.id()) : *m.id();
+          pending_[wire.key()] = Pending{*m.id(), "initialize", {}};
+          from_server(Message::parse(protocol::make_result(wire.raw(), *adopted_result_)));
+          return;
+        }
       } else if (method == "shutdown") {
         shutdown_received_ = true;
       } else if (interceptor_ && interceptor_->client_request(m)) {
@@ -121,7 +157,21 @@ void Router::from_client(Message m) {
         to_server(std::move(m).take_raw());
         return;
       }
-      if (method == "initialized") initialized_received_ = true;
+      if (method == "initialized") {
+        initialized_received_ = true;
+        if (adopted_result_ && generation_ <= 1) {
+          // The pooled server had its `initialized`; the client gets the
+          // registrations the server asked for, as it would have from the server.
+          for (auto& params : adopted_registrations_) {
+            if (auto ids = registration_ids(params)) registrations_.insert(ids->begin(), ids->end());
+            Id id = next_own_id();
+            own_client_requests_.insert(id.key());
+            io_.send_to_client(protocol::make_request(id.raw(), "client/registerCapability", params));
+          }
+          adopted_registrations_.clear();
+          return;
+        }
+      }
       if (method == "$/cancelRequest") {
         auto raw = json::member(m.params(), "id");
         auto id = raw ? Id::from_raw(*raw) : std::nullopt;
@@ -138,12 +188,11 @@ void Router::from_client(Message m) {
       if (is_doc && phase_ != Phase::running && generation_ > 0) return;
       if (!m.has_params()) {
         log::debug("client notification '" + method + "' without params; sending {} (Lean requires params)");
-        to_server(m.with_empty_params());
+        to_server(m.with_empty_params(), is_doc);
         return;
       }
       if (is_doc && interceptor_) {
-        interceptor_->before_document_notification(m);
-        to_server(m.raw());
+        if (!interceptor_->before_document_notification(m)) to_server(m.raw(), true);
         interceptor_->document_notification(m);
         return;
       }
@@ -152,7 +201,7 @@ void Router::from_client(Message m) {
         interceptor_->client_notification(m);
         return;
       }
-      to_server(std::move(m).take_raw());
+      to_server(std::move(m).take_raw(), is_doc);
       return;
     }
   }
@@ -206,6 +255,11 @@ void Router::from_server(Message m) {
   }
 }
 
+void Router::adopt(std::string initialize_result, std::vector<std::string> registrations) {
+  adopted_result_ = std::move(initialize_result);
+  adopted_registrations_ = std::move(registrations);
+}
+
 void Router::forward_request(Message m) {
   // An id in our own namespace is escaped, so the server's reply can never be
   // taken for the reply to one of our own requests.
@@ -222,6 +276,12 @@ void Router::request_server(std::string_view method, std::string_view params,
   Id id = next_own_id();
   own_pending_[id.key()] = std::move(on_reply);
   to_server(protocol::make_request(id.raw(), method, params));
+}
+
+void Router::request_client(std::string_view method, std::string_view params) {
+  Id id = next_own_id();
+  own_client_requests_.insert(id.key());  // the client's reply is consumed in from_client
+  io_.send_to_client(protocol::make_request(id.raw(), method, params));
 }
 
 void Router::forward_server_request(const Message& m) {
@@ -247,10 +307,7 @@ void Router::server_started() {
   ++generation_;
   if (generation_ == 1 || !initialize_raw_) {
     phase_ = Phase::running;
-    while (!queue_.empty()) {
-      io_.send_to_server(std::move(queue_.front()));
-      queue_.pop_front();
-    }
+    flush_queue();
     if (interceptor_) interceptor_->server_started(generation_);
     return;
   }
@@ -277,10 +334,7 @@ void Router::finish_replay() {
   for (const auto* d : docs)
     io_.send_to_server(protocol::make_notification("textDocument/didOpen", document::DocumentStore::did_open_params(*d)));
   phase_ = Phase::running;
-  while (!queue_.empty()) {
-    io_.send_to_server(std::move(queue_.front()));
-    queue_.pop_front();
-  }
+  flush_queue();
   if (interceptor_) interceptor_->server_started(generation_);
   std::string msg = "lean-lsp-proxy: language server restarted";
   if (!docs.empty()) msg += "; re-opened " + std::to_string(docs.size()) + " document(s)";
@@ -291,6 +345,9 @@ void Router::finish_replay() {
 bool Router::server_exited(const std::string& why, Clock::time_point now) {
   phase_ = Phase::starting;
   paused_ = 0;
+  // The replay re-opens every document with its current text: an edit or a
+  // hold still queued for the dead server would apply twice.
+  std::erase_if(queue_, [](const Outgoing& o) { return o.document; });
   own_pending_.clear();
   if (interceptor_) interceptor_->server_exited();
   for (auto& [key, _] : server_pending_) stale_server_requests_.insert(key);

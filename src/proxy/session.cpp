@@ -14,6 +14,11 @@
 #include "leanproxy/io/event_loop.hpp"
 #include "leanproxy/io/framed_stream.hpp"
 #include "leanproxy/io/server_process.hpp"
+#include "leanproxy/lean/header.hpp"
+#include "leanproxy/pool/check_service.hpp"
+#include "leanproxy/pool/environment.hpp"
+#include "leanproxy/pool/server_pool.hpp"
+#include "leanproxy/protocol/json_scan.hpp"
 #include "leanproxy/proxy/commands.hpp"
 #include "leanproxy/proxy/router.hpp"
 #include "leanproxy/proxy/trace.hpp"
@@ -70,6 +75,20 @@ std::shared_ptr<cache::Store> open_cache(const Options& o, std::string& notice) 
   return std::shared_ptr<cache::Store>(std::move(opened.store));
 }
 
+pool::CheckTarget check_target(const SessionConfig& c) {
+  pool::CheckTarget t;
+  t.argv = c.argv;
+  t.cwd = c.cwd;
+  t.env = c.env;
+  t.max_message = c.options.max_message_size;
+  t.docs = c.options.check_docs;
+  t.timeout_ms = c.options.check_timeout_ms;
+  t.warm_headers = c.options.warm_headers;
+  t.read_only = c.options.cache == Options::CacheMode::readonly;
+  t.use_cache = c.store != nullptr;
+  return t;
+}
+
 struct Session::Impl final : RouterIo {
   Impl(io::EventLoop& loop, int in_fd, int out_fd, SessionConfig config, std::function<void(int)> on_done)
       : loop_(loop),
@@ -88,11 +107,54 @@ struct Session::Impl final : RouterIo {
     // Explicit, and marked: a `lake` shim that resolves back to the proxy execs
     // the real tool instead of starting a proxy in front of the proxy.
     spec_.env = shims::server_environment(config_.env);
+    if (is_lean_server(config_.argv))
+      commands_.set_check_handler([this](std::string params, auto done) { check(std::move(params), std::move(done)); });
+    if (is_lean_server(config_.argv))
+      commands_.set_environment_handler([this](std::string op, std::string root, auto progress, auto done) {
+        environment(std::move(op), std::move(root), std::move(progress), std::move(done));
+      });
+  }
+
+  // leanProxy.environment.*: on the daemon's environment manager, or on one
+  // of this session's own (in-process mode).
+  void environment(std::string op, std::string root,
+                   std::function<void(std::string, std::optional<int>)> progress,
+                   std::function<void(bool, int, std::string)> done) {
+    pool::Environment* env = config_.environment;
+    if (!env) {
+      if (!own_environment_) own_environment_ = std::make_unique<pool::Environment>(loop_);
+      env = own_environment_.get();
+    }
+    if (root.empty()) root = config_.cwd;
+    if (op == "stats") {
+      done(false, 0, env->status_json(root));
+      return;
+    }
+    pool::EnvironmentSpec spec{root, config_.env, "lake"};
+    // The session's own Lake when its server is `…/lake serve`.
+    if (std::filesystem::path(config_.argv[0]).filename() == "lake") spec.lake = config_.argv[0];
+    env->optimize(
+        spec, [progress = std::move(progress)](const std::string& m, std::optional<int> p) { progress(m, p); },
+        [done = std::move(done)](const std::string& result) { done(false, 0, result); });
+  }
+
+  // $/leanProxy/check: on the daemon's shared check service, or on one of
+  // this session's own (in-process mode), started on the first check.
+  void check(std::string params, std::function<void(bool, int, std::string)> done) {
+    pool::CheckService* service = config_.checks;
+    if (!service) {
+      if (!own_checks_) own_checks_ = std::make_unique<pool::CheckService>(loop_, config_.store);
+      service = own_checks_.get();
+    }
+    service->check(check_target(config_), params, [done = std::move(done)](pool::CheckReply r) {
+      done(r.error, r.code, std::move(r.body));
+    });
   }
 
   ~Impl() override {
     // Never leave a server behind, whatever path led here.
     if (server_ && server_->running()) server_->kill();
+    if (own_checks_) own_checks_->shutdown();
   }
 
   bool start(std::string& error) {
@@ -101,6 +163,14 @@ struct Session::Impl final : RouterIo {
       trace_ = TraceWriter::open(*config_.options.trace_dir, err);
       if (!trace_) log::warn(err);
       else log::info("tracing messages to " + trace_->path());
+    }
+    if (config_.pool && is_lean_server(config_.argv)) {
+      if (config_.pool->may_serve(config_.argv, config_.cwd, config_.env)) {
+        // A spare may fit: which one depends on the client's initialize.
+        awaiting_initialize_ = true;
+        return true;
+      }
+      config_.pool->note_cold_start();
     }
     try {
       start_server();
@@ -111,12 +181,90 @@ struct Session::Impl final : RouterIo {
     return true;
   }
 
+  pool::SpareSpec spare_spec(std::string_view initialize_params) const {
+    return {config_.argv, config_.cwd, config_.env, std::string(initialize_params), config_.options.max_message_size};
+  }
+
+  // A client message, before the router: the pool's part (which server, what
+  // the workspace opens), then routing.
+  void from_client(std::string body) {
+    if (taking_) {
+      held_.push_back(std::move(body));  // until the server is decided
+      return;
+    }
+    protocol::Message m = protocol::Message::parse(std::move(body));
+    if (config_.pool && m.kind() == protocol::Kind::request && m.method() == "initialize") {
+      std::string params = m.has_params() ? std::string(m.params()) : "{}";
+      if (awaiting_initialize_) {
+        awaiting_initialize_ = false;
+        taking_ = true;
+        held_.push_back(std::move(m).take_raw());
+        config_.pool->take(spare_spec(params), [this, alive = std::weak_ptr<bool>(alive_)](
+                                                   std::unique_ptr<pool::Adopted> a) {
+          if (alive.expired()) return;  // the session ended meanwhile (the server goes with `a`)
+          taking_ = false;
+          if (!take_server(std::move(a))) return;
+          auto held = std::move(held_);
+          held_.clear();
+          for (auto& b : held) from_client(std::move(b));
+        });
+        return;
+      }
+      config_.pool->learn(spare_spec(params));
+    }
+    std::string opened;
+    if (config_.pool && m.method() == "textDocument/didOpen")
+      if (auto raw = json::path(m.params(), {"textDocument", "uri"})) opened = json::decode_string(*raw).value_or("");
+    router_.from_client(std::move(m));
+    if (!opened.empty()) note_header(opened);
+    if (router_.exit_received()) finish(router_.shutdown_received() ? 0 : 1);
+  }
+
+  // The pool learns which headers this workspace opens (its spares pre-load the hottest).
+  void note_header(const std::string& uri) {
+    const document::Document* d = router_.documents().find(uri);
+    if (!d) return;
+    auto h = lean::parse_header(d->text);
+    if (!h.imports.empty()) config_.pool->note_header(config_.cwd, d->text.substr(0, h.end));
+  }
+
+  // The server for a deferred session: the pool's spare, or one of its own.
+  bool take_server(std::unique_ptr<pool::Adopted> a) {
+    if (a) {
+      server_out_closed_ = server_exited_ = false;
+      server_ = std::move(a->process);
+      server_->set_callbacks(server_callbacks());
+      server_stream_ = std::move(a->stream);
+      server_stream_->set_handlers(server_handlers());
+      hidden_uri_ = std::move(a->hidden_uri);
+      router_.adopt(std::move(a->initialize_result), std::move(a->registrations));
+      log::info("session: took a warm server (pid " + std::to_string(server_->pid()) + ")");
+      router_.server_started();
+      return true;
+    }
+    try {
+      start_server();
+      return true;
+    } catch (const std::exception& e) {
+      log::error(e.what());
+      send_to_client(protocol::make_log_message(1, std::string("lean-lsp-proxy: ") + e.what(), true));
+      for (auto& b : held_) {
+        auto m = protocol::Message::parse(std::move(b));
+        if (m.kind() == protocol::Kind::request)
+          send_to_client(protocol::make_error(m.id()->raw(), protocol::error_code::internal_error, e.what()));
+      }
+      held_.clear();
+      server_exited_ = server_out_closed_ = true;
+      finish(1);
+      return false;
+    }
+  }
+
   void attach_client() {
     client_->start({
         [this](std::string body) {
           if (trace_) trace_->write("client->proxy", body);
-          router_.from_client(protocol::Message::parse(std::move(body)));
-          if (router_.exit_received()) finish(router_.shutdown_received() ? 0 : 1);
+          from_client(std::move(body));
         },
         [](const std::string& problem) { log::warn("client: " + problem); },
         [this](const std::string& why) { client_closed(why); },
@@ -149,20 +297,31 @@ struct Session::Impl final : RouterIo {
 
   void start_server() {
     server_out_closed_ = server_exited_ = false;
-    server_ = io::ServerProcess::spawn(
-        loop_, spec_,
-        {[](const std::string& line) { log::info("server: " + line); },
-         [this](int, const std::string& desc) {
-           server_exited_ = true;
-           exit_description_ = desc;
-           log::info("server pid " + std::to_string(server_->pid()) + " ended: " + desc);
-           server_gone();
-         }});
+    server_ = io::ServerProcess::spawn(loop_, spec_, server_callbacks());
     server_stream_ = std::make_unique<io::FramedStream>(loop_, server_->take_stdout_fd(), server_->take_stdin_fd(),
                                                         config_.options.max_message_size, "server");
-    server_stream_->start({
+    server_stream_->start(server_handlers());
+    server_stream_->set_queue_limit(kQueueLimit);
+    router_.server_started();
+  }
+
+  io::ServerProcess::Callbacks server_callbacks() {
+    return {[](const std::string& line) { log::info("server: " + line); },
+            [this](int, const std::string& desc) {
+              server_exited_ = true;
+              exit_description_ = desc;
+              log::info("server pid " + std::to_string(server_->pid()) + " ended: " + desc);
+              server_gone();
+            }};
+  }
+
+  io::FramedStream::Handlers server_handlers() {
+    return {
         [this](std::string body) {
           if (trace_) trace_->write("server->proxy", body);
+          // A pooled server's warm-up document is not the client's: hide
+          // what the server still says about it.
+          if (!hidden_uri_.empty() && body.find(hidden_uri_) != std::string::npos && hidden(body)) return;
           router_.from_server(protocol::Message::parse(std::move(body)));
         },
         [](const std::string& problem) { log::warn("server: " + problem); },
@@ -180,9 +339,16 @@ struct Session::Impl final : RouterIo {
           log::error("the language server stopped reading its input; restarting it");
           server_->kill();
         },
-    });
-    server_stream_->set_queue_limit(kQueueLimit);
-    router_.server_started();
+    };
+  }
+
+  bool hidden(const std::string& body) const {
+    auto m = protocol::Message::parse(body);
+    if (m.kind() != protocol::Kind::notification) return false;
+    auto uri = m.method() == "textDocument/publishDiagnostics" ? json::path(m.params(), {"uri"})
+               : m.method() == "$/lean/fileProgress"          ? json::path(m.params(), {"textDocument", "uri"})
+                                                               : std::nullopt;
+    return uri && json::decode_string(*uri) == hidden_uri_;
   }
 
   // Called when the server's output closed or its process ended; acts once both happened.
@@ -284,6 +450,7 @@ struct Session::Impl final : RouterIo {
     cache::ServerSpec spec{config_.argv, config_.cwd, {}};
     cache::InterceptOptions opts;
     opts.read_only = config_.options.cache == Options::CacheMode::readonly;
+    if (config_.options.on_hit == Options::OnHit::lazy) opts.on_hit = cache::OnHit::lazy;
     return std::make_unique<cache::CacheInterceptor>(*backend_, spec, opts);
   }
 
@@ -298,6 +465,13 @@ struct Session::Impl final : RouterIo {
   std::unique_ptr<io::FramedStream> client_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::unique_ptr<TraceWriter> trace_;
+  std::unique_ptr<pool::CheckService> own_checks_;  ///< in-process mode: this session's check servers
+  std::unique_ptr<pool::Environment> own_environment_;  ///< in-process mode: this session's environment runs
+  bool awaiting_initialize_ = false;  ///< the server is chosen when the client's initialize arrives
+  bool taking_ = false;               ///< asked the pool; client messages wait in held_
+  std::vector<std::string> held_;
+  std::string hidden_uri_;            ///< a taken spare's warm-up document
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::unique_ptr<io::ServerProcess> server_;
   std::unique_ptr<io::FramedStream> server_stream_;
   std::unique_ptr<io::EventLoop::Timer> restart_timer_, term_timer_, kill_timer_, stuck_timer_, flush_timer_;

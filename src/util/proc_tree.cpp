@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -130,6 +131,32 @@ int end_descendants(std::chrono::milliseconds grace, pid_t keep) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return signalled;
+}
+
+std::uint64_t tree_pss_kib(pid_t root) {
+  std::vector<pid_t> all = descendants(root);
+  all.insert(all.begin(), root);
+  std::uint64_t total = 0;
+  for (pid_t p : all) {
+    std::FILE* f = std::fopen(("/proc/" + std::to_string(p) + "/smaps_rollup").c_str(), "r");
+    if (!f) continue;
+    char line[256];
+    while (std::fgets(line, sizeof line, f)) {
+      unsigned long long kib = 0;
+      if (std::sscanf(line, "Pss: %llu kB", &kib) == 1) {
+        total += kib;
+        break;
+      }
+    }
+    std::fclose(f);
+  }
+  return total;
+}
+
+void renice_tree(pid_t root, int nice) {
+  std::vector<pid_t> all = descendants(root);
+  all.insert(all.begin(), root);
+  for (pid_t p : all) ::setpriority(PRIO_PROCESS, static_cast<id_t>(p), nice);
 }
 
 }  // namespace leanproxy::proc

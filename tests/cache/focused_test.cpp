@@ -188,3 +188,42 @@ TEST_CASE("goal and hover answers are cached per document key and position") {
   }
   CHECK(forwarded == 0);
 }
+
+TEST_CASE("--on-hit=lazy: a hit starts no worker, and a request that needs the server opens it there first") {
+  Fixture f;
+  std::string other = f.ws.uri("Other.lean");
+  const std::string text = "import Demo.A\ntheorem o : a = 2 := by decide\n#eval a2\n";
+  auto worker_starts = [&](long version) {
+    long n = 0;
+    for (const auto& e : simtest::events(f.events, "worker_start")) n += e["uri"] == other && e["version"] == version;
+    return n;
+  };
+  auto p = f.proxy({"--on-hit", "lazy"});
+  p->open(other, text, 1);  // a miss: the server gets it
+  REQUIRE(p->wait(other, 1));
+  CHECK_FALSE(p->outcome(other, 1).hit);
+  p->close(other);
+
+  p->open(other, text, 2);
+  REQUIRE(p->wait(other, 2));  // answered at once
+  auto served = p->outcome(other, 2);
+  CHECK(served.hit);
+  CHECK(served.served == p->outcome(other, 1).served);
+  CHECK(worker_starts(2) == 0);  // the server never saw version 2
+  CHECK(f.elab_done(other, 2) == 0);
+
+  // documentSymbol is not cached: the proxy opens the document on the server first.
+  json symbols = p->request("textDocument/documentSymbol", {{"textDocument", {{"uri", other}}}});
+  CHECK(symbols.contains("result"));
+  // Now that the server has it, the hit is verified as in forward mode.
+  auto verified = [&] {
+    json stats = p->request("workspace/executeCommand", {{"command", "leanProxy.cache.stats"}});
+    return stats["result"].value("verified_hits", 0);
+  };
+  for (int i = 0; i < 50 && verified() == 0; ++i) p->drain(100);
+  CHECK(verified() == 1);
+  CHECK(worker_starts(2) == 1);
+  CHECK(p->outcome(other, 2).publishes == 1);  // the server's own publishes for it were held back
+  CHECK(f.mismatches() == 0);
+  CHECK(p->shutdown() == 0);
+}

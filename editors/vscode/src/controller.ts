@@ -39,8 +39,8 @@ export class Controller {
     return path.join(this.host.storageDir, 'shims');
   }
 
-  private cli(args: string[]): Promise<CliOutcome> {
-    return runCli(this.host.exec, this.executable(), args);
+  private cli(args: string[], timeoutMs?: number): Promise<CliOutcome> {
+    return runCli(this.host.exec, this.executable(), args, timeoutMs);
   }
 
   // ---- stats, status bar, stats page -------------------------------------
@@ -116,8 +116,40 @@ export class Controller {
     else await this.host.error(r.message);
   }
 
+  /**
+   * `env optimize --root <the active file's folder>`: the CLI finds the Lake
+   * workspace above it, runs `lake exe cache get` (Mathlib) and `lake build`
+   * in the daemon, and the daemon re-warms its spare servers.
+   */
   async optimizeEnvironment(): Promise<void> {
-    await this.host.info('Optimize Environment is not available yet: lean-lsp-proxy does not have an environment optimizer.');
+    const doc = this.host.activeDocument();
+    if (!doc || doc.languageId !== 'lean4' || !doc.fsPath) {
+      await this.host.warn('Optimize Environment works on a Lean project: open one of its files and run the command from its editor.');
+      return;
+    }
+    const folder = doc.fsPath.replace(/[\\/][^\\/]*$/, '') || '/';
+    await this.host.info(`Optimizing the Lean environment of ${folder} (lake build)…`);
+    // A build may take long (Mathlib's cache download, a project build): an hour at most.
+    const r = await this.cli(['env', 'optimize', '--root', folder, '--json'], 3600 * 1000);
+    let result: { ok?: boolean; durationMs?: number; error?: string; lastLines?: string[] } | undefined;
+    if (r.kind === 'ok' || r.kind === 'failed') {
+      try {
+        result = JSON.parse(r.stdout);
+      } catch {
+        result = undefined;
+      }
+    }
+    if (result && result.ok) {
+      await this.host.info(`Environment optimized in ${((result.durationMs ?? 0) / 1000).toFixed(1)} s.`);
+    } else if (result) {
+      const last = (result.lastLines ?? []).slice(-3).join('\n');
+      await this.host.error(`Environment optimization failed: ${result.error ?? 'lake failed'}${last ? '\n' + last : ''}`);
+    } else if (r.kind === 'unsupported') {
+      await this.host.warn("Optimize Environment is not available: this lean-lsp-proxy has no 'env optimize' command.");
+    } else {
+      await this.host.error(r.kind === 'ok' ? 'lean-lsp-proxy printed a result this extension cannot read.' : r.message);
+    }
+    await this.refresh();
   }
 
   /**

@@ -126,11 +126,25 @@ test('enable / disable go through the CLI, and say so when it lacks them', async
   assert.match(host.messages[1].text, /not available yet/);
 });
 
-test('optimize environment says it is not available', async () => {
+test('optimize environment: needs a Lean editor, runs env optimize for its folder, reports the result', async () => {
   const { host, c } = setup();
   await c.optimizeEnvironment();
-  assert.match(host.messages[0].text, /not available yet/);
+  assert.match(host.messages[0].text, /open one of its files/);
   assert.equal(host.calls.length, 0);
+  host.doc = { uri: 'file:///p/Demo/A.lean', fsPath: '/p/Demo/A.lean', languageId: 'lean4' };
+  host.responder = () => ({ code: 0, stdout: JSON.stringify({ ok: true, durationMs: 2500 }), stderr: '' });
+  await c.optimizeEnvironment();
+  assert.deepEqual(host.calls[0].args, ['env', 'optimize', '--root', '/p/Demo', '--json']);
+  assert.match(host.messages[host.messages.length - 1].text, /optimized in 2\.5 s/);
+  host.responder = () => ({
+    code: 1,
+    stdout: JSON.stringify({ ok: false, error: '`lake build` failed (exit code 1)', lastLines: ['error: A.lean:1:0: boom'] }),
+    stderr: '',
+  });
+  await c.optimizeEnvironment();
+  const last = host.messages[host.messages.length - 1];
+  assert.equal(last.level, 'error');
+  assert.match(last.text, /lake build. failed[\s\S]*boom/);
 });
 
 test('explain: needs a Lean editor', async () => {

@@ -1,6 +1,7 @@
 // Cache interception for one session: answers a document version from the
-// cache when its key matches, verifies every hit against the server's own
-// result, and stores the final diagnostic set of cleanly finished versions.
+// cache when its key matches, verifies hits against the server's own result
+// (every hit in forward mode; in lazy mode those the server is asked about),
+// and stores the final diagnostic set of cleanly finished versions.
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "leanproxy/cache/backend.hpp"
@@ -16,9 +18,16 @@
 
 namespace leanproxy::cache {
 
+/// What the server is told about a version served from the cache (--on-hit).
+enum class OnHit {
+  forward,  ///< every version: hover and goals keep working, every hit is verified
+  lazy,     ///< only once a request needs the document (agents: no elaboration at all)
+};
+
 struct InterceptOptions {
   bool enabled = true;     ///< runtime toggle; off = pass everything through
   bool read_only = false;  ///< serve, never store (--cache readonly, per session)
+  OnHit on_hit = OnHit::forward;
 };
 
 /// Rules (DESIGN.md "Cache semantics"):
@@ -34,14 +43,27 @@ struct InterceptOptions {
 ///    served or stored for a document whose worker holds older imports than
 ///    the disk (until the document is restarted);
 ///  - a client's waitForDiagnostics for a served version is answered only
-///    after any correction has been sent.
+///    after any correction has been sent;
+///  - lazy policy: a didOpen / didChange is held in its place in the server's
+///    input (a router hold) until its lookup is back; on a hit it is dropped
+///    and the server's copy falls behind (a didClose of a document it never
+///    saw is dropped too). A request for the document that the cache does not
+///    answer first brings the server up to date (didOpen, or a full-text
+///    didChange, since the client's edit applies to a text the server lacks;
+///    didClose + didOpen when a skipped version changed the header, since
+///    Lean restarts the worker on every header change); the hit is then
+///    verified as in forward mode. A client's
+///    waitForDiagnostics for a version served lazily (or an older one) is
+///    answered {} at once. The worker bookkeeping (header, imports, staleness)
+///    follows what the server holds, not what the editor holds, so nothing is
+///    stored under a key the server's worker did not check.
 class CacheInterceptor final : public proxy::Interceptor {
  public:
   CacheInterceptor(Backend& backend, ServerSpec spec, InterceptOptions options);
 
   void client_initialize(std::string_view params) override;
   bool client_request(const protocol::Message& m) override;
-  void before_document_notification(const protocol::Message& m) override;
+  bool before_document_notification(const protocol::Message& m) override;
   void document_notification(const protocol::Message& m) override;
   void client_notification(const protocol::Message& m) override;
   bool server_notification(const protocol::Message& m) override;
@@ -58,14 +80,22 @@ class CacheInterceptor final : public proxy::Interceptor {
   static std::string explain_with_last(const std::string& now, const std::string& last);
   bool enabled() const { return options_.enabled; }
   void set_enabled(bool on) { options_.enabled = on; }
+  bool lazy() const { return options_.on_hit == OnHit::lazy; }
 
  private:
   enum class Lookup { pending, hit, miss };
   struct Version {
     std::int64_t number = -1;
+    std::uint64_t query = 0;    ///< which lookup answers it (a replay repeats version numbers)
     Lookup lookup = Lookup::pending;
     bool bypass = false;        ///< Restart File: never served
-    bool worker_start = false;  ///< this version (re)started the document's worker
+    bool worker_start = false;  ///< this version (re)starts the document's worker once the server has it
+    std::string header;         ///< its header's syntax
+    bool sent = false;          ///< the server has it (always, in forward mode)
+    std::uint64_t hold = 0;     ///< lazy: its notification, held in the server's input until the lookup is back
+    std::string held_message;   ///< lazy: that notification as sendable then; empty = send the full text
+    bool lazy = false;          ///< lazy: served without the server; the client's waits are answered at once
+    std::vector<protocol::Message> waiting;  ///< lazy: client waitForDiagnostics held with the notification
     std::optional<DocAnswer> answer;
     std::string served;                 ///< the set served on a hit
     std::vector<std::string> held;      ///< server notifications held while the lookup is pending
@@ -87,6 +117,10 @@ class CacheInterceptor final : public proxy::Interceptor {
     std::vector<std::string> worker_modules;  ///< its import closure
     bool worker_deps_known = false;
     bool stale = false;  ///< neither serve nor store until the document is restarted
+    bool server_open = false;          ///< the server has the document open (lazy: maybe not)
+    std::int64_t server_version = -1;  ///< the version the server holds (lazy: maybe behind)
+    bool restart_skipped = false;      ///< lazy: a version the server never got changed the header
+    int own_closes = 0;                ///< didCloses the proxy sent to restart the worker, whose empty publish is not the client's
     Version v;
   };
   struct AnswerRequest {
@@ -95,8 +129,19 @@ class CacheInterceptor final : public proxy::Interceptor {
     std::string key, method, position;
   };
 
-  void begin_version(Doc& d, bool worker_start, bool bypass);
-  void on_answer(const std::string& uri, DocAnswer a);
+  void begin_version(Doc& d, bool worker_start, bool bypass, std::string header);
+  void server_holds(Doc& d);
+  bool take_document_notification(const protocol::Message& m);
+  void drop_hold(Doc& d);
+  void send_held(Doc& d);
+  void keep_from_server(Doc& d);
+  void bring_up_to_date(const std::string& uri);
+  std::vector<std::pair<std::string, std::string>> sync_notifications(Doc& d);
+  bool client_wait(const protocol::Message& m);
+  bool answer_from_cache(const protocol::Message& m);
+  void fail_waiting(Version& v, int code, const std::string& why);
+  void note_worker_deps(Doc& d, const DocAnswer& a);
+  void on_answer(const std::string& uri, std::uint64_t query, DocAnswer a);
   void on_finished(const std::string& uri, std::int64_t version, bool ok);
   void store_final(const Doc& d, const std::string& final, double elab_ms, std::function<void(StoreOutcome)> done);
   void release_waits(Version& v);
@@ -114,6 +159,10 @@ class CacheInterceptor final : public proxy::Interceptor {
   std::unordered_map<std::string, AnswerRequest> answer_requests_;                     ///< id key → what to store
   bool incremental_ = false;
   bool pause_next_ = false;  ///< the server's input is held for the next query
+  std::uint64_t hold_next_ = 0;      ///< lazy: the hold taken for the notification being applied
+  std::string hold_next_message_;    ///< and that notification, when it may be sent as the client sent it
+  std::uint64_t next_query_ = 0;
+  bool server_lost_ = false;  ///< between a server exit and the replay to its successor
   CacheStats stats_;
 };
 

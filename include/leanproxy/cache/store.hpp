@@ -74,6 +74,10 @@ struct OpenedStore {
 ///  - not creatable / not writable: mode none (pass-through).
 OpenedStore open_rocksdb_store(const StoreConfig& config);
 
+/// A store that holds nothing (mode none): for key and fingerprint work
+/// without a cache (agent checks with --cache off still track imports).
+std::unique_ptr<Store> make_null_store();
+
 /// $XDG_CACHE_HOME/lean-lsp-proxy, else ~/.cache/lean-lsp-proxy.
 std::string default_cache_dir();
 

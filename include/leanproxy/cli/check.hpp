@@ -1,23 +1,18 @@
 // `lean-lsp-proxy check FILE...`: proof-checks files the way an agent would,
-// through the proxy (so repeats come from the cache), printing Lean-style
-// diagnostics and exiting 1 when any file is not ok.
+// with the agent check API (warm documents, repeats from the cache), printing
+// Lean-style diagnostics and exiting 1 when any file is not ok.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "leanproxy/pool/check_request.hpp"
 #include "leanproxy/proxy/options.hpp"
 
 namespace leanproxy::cli {
 
-/// `ok` as the agent API defines it: no error, no `sorry` warning, nothing
-/// that disables checking (`set_option debug.skipKernelTC true`).
-struct Verdict {
-  bool ok = true;
-  std::vector<std::string> reasons;
-};
-/// Judges a final diagnostic set (a JSON array) and the checked text.
-Verdict judge(const std::string& diagnostics_json, const std::string& text);
+using pool::judge;
+using pool::Verdict;
 
 /// Formats one diagnostic as Lean does on the command line: `file:line:col: severity: message`.
 std::string format_diagnostic(const std::string& file, const std::string& diagnostic_json);

@@ -2,6 +2,7 @@
 // auto-start (race-free), and one-shot control requests for the CLI.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -20,9 +21,20 @@ int connect_or_start(const proxy::Options& cache_options, std::string& error, bo
 /// caller can run in-process instead.
 std::optional<int> run_via_daemon(const proxy::Options& options, std::string& error);
 
+/// A `checks` connection for `lean-lsp-proxy check`: after the hello, a
+/// JSON-RPC stream of `$/leanProxy/check` requests served by the daemon's
+/// check service. Returns the connected socket, or -1 with `error`.
+int open_checks_connection(const proxy::Options& options, std::string& error);
 /// One control request ("status", "stats", "stop", "cache.clear"); the
 /// daemon's reply JSON, or nullopt with `error` set (no daemon is running).
 std::optional<std::string> control(const std::string& command, std::string& error, bool start = false,
                                    const proxy::Options& cache_options = {}, const std::string& args_json = "{}");
+/// A control request whose reply is streamed ("env.optimize"): frames
+/// `{"progress": {...}}` go to `on_progress` (the object's JSON) until the
+/// final reply, which is returned; nullopt with `error` when no daemon could
+/// be reached (`start`: start one) or the connection broke.
+std::optional<std::string> control_stream(const std::string& command, std::string& error, bool start,
+                                          const proxy::Options& cache_options, const std::string& args_json,
+                                          const std::function<void(const std::string&)>& on_progress);
 
 }  // namespace leanproxy::daemon

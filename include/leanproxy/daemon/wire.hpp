@@ -18,7 +18,7 @@ namespace leanproxy::daemon {
 inline constexpr int wire_version = 1;
 
 struct Hello {
-  std::string kind;  ///< "session" or "control"
+  std::string kind;  ///< "session", "checks" or "control"
   std::vector<std::string> argv;
   std::string cwd;
   std::vector<std::string> env;
@@ -27,8 +27,12 @@ struct Hello {
   std::string args;        ///< control: raw JSON (or empty)
 };
 
+/// `kind` "checks": a connection that only sends `$/leanProxy/check`
+/// requests (the CLI's), served by the daemon's check service without a
+/// server of its own.
 std::string encode_session_hello(const proxy::Options& options, const std::vector<std::string>& argv,
-                                 const std::string& cwd, const std::vector<std::string>& env);
+                                 const std::string& cwd, const std::vector<std::string>& env,
+                                 const std::string& kind = "session");
 std::string encode_control_hello(const std::string& command, const std::string& args_json = "{}");
 /// nullopt with `error` set when the hello is malformed or of another version.
 std::optional<Hello> decode_hello(const std::string& body, std::string& error);

@@ -33,6 +33,9 @@ class FramedStream {
   FramedStream& operator=(const FramedStream&) = delete;
 
   void start(Handlers handlers);
+  /// Replaces the handlers of a started stream (a pooled server handed to a
+  /// session): messages already parsed but not delivered go to the new ones.
+  void set_handlers(Handlers handlers);
   /// Bounds the write queue (0 = unbounded). A single message larger than the
   /// bound is still accepted when nothing else is queued.
   void set_queue_limit(std::size_t bytes);

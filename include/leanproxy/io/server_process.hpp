@@ -40,6 +40,8 @@ class ServerProcess {
   /// to the caller, once.
   virtual int take_stdin_fd() = 0;
   virtual int take_stdout_fd() = 0;
+  /// Replaces the callbacks (a pooled server handed to a session).
+  virtual void set_callbacks(Callbacks callbacks) = 0;
   virtual void terminate() = 0;  ///< SIGTERM
   virtual void kill() = 0;       ///< SIGKILL
 };

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "leanproxy/document/store.hpp"
 #include "leanproxy/protocol/message.hpp"
@@ -23,6 +24,12 @@ class ProxyPort {
   virtual void request_server(std::string_view method, std::string_view params,
                               std::function<void(const protocol::Message&)> on_reply) = 0;
   virtual const document::DocumentStore& documents() const = 0;
+  /// Sends a request of the proxy's own to the client (id "llp:N", e.g.
+  /// `window/workDoneProgress/create`); the client's reply is consumed.
+  virtual void request_client(std::string_view method, std::string_view params) {
+    (void)method;
+    (void)params;
+  }
   /// Holds everything bound for the server until resume_server() (counted:
   /// each pause needs its resume). Used to send a cache hit before the
   /// server's work on the same version competes for the CPU.
@@ -31,6 +38,17 @@ class ProxyPort {
   /// Sends a client request the interceptor held back on to the server, as if
   /// it had just arrived (its reply then goes to the client as usual).
   virtual void forward_request(protocol::Message m) = 0;
+  /// Sends a notification of the proxy's own to the server, in order with
+  /// the client's messages (e.g. a document's full text in place of an edit).
+  virtual void notify_server(std::string_view method, std::string_view params) = 0;
+  /// Keeps a place in the server's input for a message decided on later:
+  /// everything bound for the server after it waits behind it (order kept)
+  /// until release_hold(). A server exit discards open holds (the replay
+  /// carries every document's current text).
+  virtual std::uint64_t hold_server() = 0;
+  /// Puts `bodies` in the held place, in order (none: nothing), and lets
+  /// what waited go.
+  virtual void release_hold(std::uint64_t hold, std::vector<std::string> bodies) = 0;
 };
 
 class Interceptor {
@@ -43,10 +61,16 @@ class Interceptor {
   /// A client request; true when the interceptor answered it itself.
   virtual bool client_request(const protocol::Message& m) { (void)m; return false; }
   /// A didOpen / didChange / didClose the store applied, before it is passed
-  /// on towards the server (the interceptor may pause_server() here).
-  virtual void before_document_notification(const protocol::Message& m) { (void)m; }
+  /// on towards the server (the interceptor may pause_server() here). True
+  /// when the interceptor took it: the router then does not send it, the
+  /// interceptor sends it or what replaces it (hold_server, notify_server),
+  /// or nothing.
+  virtual bool before_document_notification(const protocol::Message& m) {
+    (void)m;
+    return false;
+  }
   /// A didOpen / didChange / didClose, after the store applied it and it was
-  /// passed on towards the server.
+  /// passed on towards the server (or taken by before_document_notification).
   virtual void document_notification(const protocol::Message& m) { (void)m; }
   /// Any other client notification (didSave, didChangeWatchedFiles, …),
   /// after it was passed on towards the server.

@@ -25,6 +25,10 @@ struct Options {
   std::optional<std::string> cache_dir;       ///< default: $XDG_CACHE_HOME/lean-lsp-proxy
   long long cache_ttl_s = 30LL * 24 * 3600;   ///< 30 days
   std::size_t cache_max_size = 1ull << 30;    ///< 1 GiB
+  /// --on-hit: on a cache hit the server is still told the version (forward)
+  /// or only once a request needs the document (lazy).
+  enum class OnHit { forward, lazy };
+  OnHit on_hit = OnHit::forward;
   /// Subcommand words before `--` (e.g. {"daemon", "stop"}, {"stats"}); empty = proxy.
   std::vector<std::string> command;
   bool no_daemon = false;   ///< --no-daemon (or LEAN_LSP_PROXY_NO_DAEMON=1): run in-process
@@ -33,6 +37,15 @@ struct Options {
   long long idle_timeout_s = 30 * 60;
   bool json = false;        ///< stats --json
   bool advertise_commands = false;  ///< list leanProxy.* in executeCommandProvider
+  // Agent checks ($/leanProxy/check, `lean-lsp-proxy check`).
+  int check_docs = 2;                 ///< warm check documents per workspace (parallel checks)
+  long long check_timeout_ms = 120000;  ///< default deadline of a check without timeoutMs
+  std::vector<std::string> warm_headers;  ///< --warm-header: headers kept loaded (e.g. "import Mathlib")
+  // The daemon's warm pool of editor servers.
+  int pool_spares = 1;              ///< spare servers per key (0: no pool)
+  int pool_max_servers = 8;         ///< spares plus sessions' servers
+  std::size_t pool_max_memory = 0;  ///< PSS bound per spare (bytes, 0: none)
+  long long pool_idle_s = 30 * 60;  ///< an untaken spare is retired after this
   std::set<std::string> given;      ///< flags set on the command line (they beat the settings file)
   bool help = false;
   bool version = false;

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "leanproxy/document/store.hpp"
 #include "leanproxy/protocol/message.hpp"
@@ -42,7 +43,11 @@ struct RouterStats {
 ///    reply to a dead server's request can never reach its successor;
 ///  - while the server is down or being re-initialised, client messages are
 ///    queued in order; document notifications are applied to the store
-///    instead, since the replay re-opens every document with its current text.
+///    instead, since the replay re-opens every document with its current text
+///    (for the same reason a crash drops the document notifications and holds
+///    still queued for the dead server);
+///  - nothing overtakes a hold: the server gets messages in the order the
+///    client sent them, a held message in its own place.
 class Router final : public ProxyPort {
  public:
   using Clock = std::chrono::steady_clock;
@@ -64,6 +69,13 @@ class Router final : public ProxyPort {
   }
 
   void from_client(protocol::Message m);
+  /// The server about to start was initialized by the warm pool: the
+  /// client's `initialize` is answered with `result` (through the
+  /// interceptors, as a server reply would be), its `initialized` is not
+  /// forwarded, and `registrations` (`client/registerCapability` params the
+  /// server sent the pool) are replayed to the client as requests of the
+  /// proxy's own, whose replies are consumed.
+  void adopt(std::string initialize_result, std::vector<std::string> registrations);
   void from_server(protocol::Message m);
 
   /// The shell started a server process (first or restart).
@@ -89,9 +101,13 @@ class Router final : public ProxyPort {
   void request_server(std::string_view method, std::string_view params,
                       std::function<void(const protocol::Message&)> on_reply) override;
   const document::DocumentStore& documents() const override { return docs_; }
+  void request_client(std::string_view method, std::string_view params) override;
   void forward_request(protocol::Message m) override;
+  void notify_server(std::string_view method, std::string_view params) override;
   void pause_server() override { ++paused_; }
   void resume_server() override;
+  std::uint64_t hold_server() override;
+  void release_hold(std::uint64_t hold, std::vector<std::string> bodies) override;
   const RouterStats& stats() const { return stats_; }
   /// Backoff before restart number `n` (1-based): 0, 100 ms, 200 ms, 400 ms … 5 s.
   static std::chrono::milliseconds backoff(int n);
@@ -107,8 +123,15 @@ class Router final : public ProxyPort {
     protocol::Id original;
     std::uint64_t generation;
   };
+  /// A message bound for the server that waits (server down, paused or held).
+  struct Outgoing {
+    std::string body;        ///< empty: nothing to send (a released hold)
+    std::uint64_t hold = 0;  ///< non-zero: held for the interceptor; blocks what follows
+    bool document = false;   ///< a document notification: the replay after a crash supersedes it
+  };
 
-  void to_server(std::string body);
+  void to_server(std::string body, bool document = false);
+  void flush_queue();
   void apply_document(const protocol::Message& m);
   void forward_server_request(const protocol::Message& m);
   void finish_replay();
@@ -135,10 +158,14 @@ class Router final : public ProxyPort {
   std::unordered_map<std::string, std::function<void(const protocol::Message&)>> own_pending_;
   Interceptor* interceptor_;
   std::set<std::string> registrations_;  ///< registration ids the client holds
-  std::deque<std::string> queue_;        ///< client → server while not running or paused
+  std::optional<std::string> adopted_result_;         ///< set by adopt(): answer initialize with it
+  std::vector<std::string> adopted_registrations_;    ///< replayed after the client's `initialized`
+  std::set<std::string> own_client_requests_;         ///< ids of our requests to the client, by key
+  std::deque<Outgoing> queue_;           ///< client → server while not running, paused or held
   int paused_ = 0;                       ///< outstanding pause_server() calls
   std::deque<Clock::time_point> crash_times_;
   std::uint64_t next_own_ = 1;
+  std::uint64_t next_hold_ = 0;
   RouterStats stats_;
 };
 

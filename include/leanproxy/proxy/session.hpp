@@ -17,6 +17,12 @@ class Store;
 namespace leanproxy::io {
 class EventLoop;
 }
+namespace leanproxy::pool {
+class CheckService;
+class Environment;
+class ServerPool;
+struct CheckTarget;
+}
 
 namespace leanproxy::proxy {
 
@@ -27,7 +33,21 @@ struct SessionConfig {
   std::vector<std::string> env;   ///< "K=V" for the server; empty = inherit ours
   std::shared_ptr<cache::Store> store;  ///< null: no cache for this session
   std::string cache_notice;             ///< told to the client once (moved aside, locked, …)
+  /// Runs `$/leanProxy/check` (the daemon's, shared by its sessions); null:
+  /// the session starts one of its own on the first check.
+  pool::CheckService* checks = nullptr;
+  /// The daemon's warm pool: a spare server for this session's key is taken
+  /// when the client's `initialize` arrives; null: always a server of its own.
+  pool::ServerPool* pool = nullptr;
+  /// Runs `leanProxy.environment.*` (the daemon's, shared by its sessions so
+  /// a second optimize of a workspace joins the first); null: the session
+  /// starts one of its own on first use.
+  pool::Environment* environment = nullptr;
 };
+
+/// Where a session's agent checks run: its server command, workspace,
+/// environment and check options.
+pool::CheckTarget check_target(const SessionConfig& config);
 
 /// True for `lake` / `lean` commands: only Lean servers get the cache (only
 /// they answer waitForDiagnostics and have Lake's artifacts).

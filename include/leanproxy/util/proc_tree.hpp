@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <sys/types.h>
 #include <vector>
@@ -35,5 +36,15 @@ int reap_orphans(pid_t keep = 0);
 /// SIGTERM every descendant of this process except `keep`, wait up to `grace`,
 /// SIGKILL what is left, and reap. Returns the number of processes signalled.
 int end_descendants(std::chrono::milliseconds grace, pid_t keep = 0);
+
+/// Proportional set size of `root` and its descendants, in KiB, from
+/// /proc/<pid>/smaps_rollup: shared pages (Lean's memory-mapped .olean files)
+/// are split between the processes that map them, so the sum is what the tree
+/// really costs (RSS would count them once per worker). 0 when unreadable.
+std::uint64_t tree_pss_kib(pid_t root);
+
+/// Sets the scheduling niceness of `root` and its descendants (best effort):
+/// a pool's pre-warming runs at a lower priority than the editor's own work.
+void renice_tree(pid_t root, int nice);
 
 }  // namespace leanproxy::proc

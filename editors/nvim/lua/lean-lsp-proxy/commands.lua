@@ -151,16 +151,23 @@ function M.explain()
 end
 
 function M.optimize()
-  -- The proxy answers leanProxy.environment.optimize with an error until the
-  -- daemon's environment manager exists; say so plainly either way.
-  local sent = M.execute('leanProxy.environment.optimize', {}, function()
-    compat.notify('environment optimization started')
+  -- The proxy runs `lake exe cache get` (Mathlib) and `lake build` for the
+  -- session's workspace, reports progress as LSP work-done progress, and
+  -- answers with the result when the build is over.
+  compat.notify('optimizing the Lean environment (lake build)...')
+  local sent = M.execute('leanProxy.environment.optimize', {}, function(result)
+    if type(result) == 'table' and result.ok then
+      compat.notify(string.format('environment optimized in %.1f s', (result.durationMs or 0) / 1000))
+    else
+      local last = type(result) == 'table' and result.lastLines or {}
+      local tail = #last > 0 and (': ' .. last[#last]) or ''
+      compat.notify('environment optimization failed' .. tail, vim.log.levels.ERROR)
+    end
   end, function(err)
-    compat.notify('environment optimization is not available yet (' .. (err.message or 'unsupported') .. ')',
-      vim.log.levels.WARN)
+    compat.notify('environment optimization failed (' .. (err.message or 'error') .. ')', vim.log.levels.ERROR)
   end)
   if not sent then
-    compat.notify('environment optimization is not available yet', vim.log.levels.WARN)
+    compat.notify('no lean-lsp-proxy client for this buffer', vim.log.levels.WARN)
   end
   return sent
 end

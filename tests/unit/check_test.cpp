@@ -1,0 +1,99 @@
+// Agent checks' pure parts: request parsing, the verdict, the reply object,
+// where check documents live, and the warm pool's key.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "leanproxy/pool/check_request.hpp"
+#include "leanproxy/pool/check_service.hpp"
+#include "leanproxy/pool/server_pool.hpp"
+
+using namespace leanproxy::pool;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+TEST_CASE("check request: text, or header + body; positions; timeout; CRLF") {
+  std::string err;
+  auto r = parse_check_request(R"({"text":"import A\r\ntheorem t : True := trivial\r\n"})", err);
+  REQUIRE(r);
+  CHECK(r->text == "import A\ntheorem t : True := trivial\n");
+  CHECK_FALSE(r->timeout_ms);
+  r = parse_check_request(R"({"header":"import A","body":"#eval 1","positions":[{"line":1,"character":2}],"timeoutMs":500})", err);
+  REQUIRE(r);
+  CHECK(r->text == "import A\n#eval 1");
+  REQUIRE(r->positions.size() == 1);
+  CHECK(r->positions[0] == std::pair<long long, long long>{1, 2});
+  CHECK(*r->timeout_ms == 500);
+  for (const char* bad : {R"([])", R"({})", R"({"text":1})", R"({"text":"x","body":"y"})",
+                          R"({"text":"x","positions":[{"line":-1,"character":0}]})",
+                          R"({"text":"x","positions":{}})", R"({"text":"x","timeoutMs":0})",
+                          R"({"text":"x","timeoutMs":"5"})", "not json"}) {
+    CAPTURE(bad);
+    err.clear();
+    CHECK_FALSE(parse_check_request(bad, err));
+    CHECK_FALSE(err.empty());
+  }
+}
+
+TEST_CASE("verdict: errors, sorry and skipKernelTC are not ok") {
+  CHECK(judge("[]", "theorem t : True := trivial").ok);
+  CHECK(judge(R"([{"severity":3,"message":"Goals accomplished!"}])", "").ok);
+  auto e = judge(R"([{"severity":1,"message":"unsolved goals\n⊢ False"}])", "");
+  CHECK_FALSE(e.ok);
+  CHECK(e.reasons == std::vector<std::string>{"error: unsolved goals"});
+  CHECK_FALSE(judge(R"([{"severity":2,"message":"declaration uses 'sorry'"}])", "").ok);
+  CHECK(judge(R"([{"severity":2,"message":"unused variable"}])", "").ok);
+  CHECK_FALSE(judge("[]", "set_option debug.skipKernelTC true in\ntheorem t : True := trivial").ok);
+  CHECK_FALSE(judge("not json", "").ok);
+}
+
+TEST_CASE("check result: a timed-out or failed check is never ok") {
+  CheckOutcome o;
+  bool ok = false;
+  json r = json::parse(check_result_json(o, "x", &ok));
+  CHECK(ok);
+  CHECK(r["ok"] == true);
+  CHECK(r["timedOut"] == false);
+  o.timed_out = true;
+  r = json::parse(check_result_json(o, "x", &ok));
+  CHECK_FALSE(ok);
+  CHECK(r["reasons"][0] == "timed out");
+  o.timed_out = false;
+  o.failure = "the Lean server ended (signal 6)";
+  r = json::parse(check_result_json(o, "x", &ok));
+  CHECK_FALSE(ok);
+  CHECK(r["reasons"][0] == "the Lean server ended (signal 6)");
+}
+
+TEST_CASE("check documents live in the workspace's library directory") {
+  fs::path root = fs::temp_directory_path() / ("llp-checkdir-" + std::to_string(::getpid()));
+  fs::create_directories(root / "Demo");
+  std::ofstream(root / "lakefile.toml") << "name = \"demo\"\ndefaultTargets = [\"Demo\"]\n";
+  CHECK(check_document_dir(root.string()) == (root / "Demo").string());
+  fs::remove(root / "lakefile.toml");
+  std::ofstream(root / "lakefile.lean") << "import Lake\nopen Lake DSL\npackage demo\nlean_lib «Demo» where\n";
+  CHECK(check_document_dir(root.string()) == (root / "Demo").string());
+  fs::remove_all(root / "Demo");
+  CHECK(check_document_dir(root.string()) == root.string());  // no such directory: the root
+  fs::remove_all(root);
+}
+
+TEST_CASE("pool key: what Lean reads from initialize splits it, the rest does not") {
+  SpareSpec a{{"lake", "serve"}, "/w", {"PATH=/bin", "TERM=xterm"},
+              R"({"processId":1,"rootUri":"file:///w","capabilities":{"lean":{"silentDiagnosticSupport":true}},"initializationOptions":{"hasWidgets":true}})"};
+  SpareSpec b = a;
+  b.initialize_params = R"({"initializationOptions":{"hasWidgets":true},"processId":2,"rootUri":null,"capabilities":{"lean":{"silentDiagnosticSupport":true}}})";
+  b.env = {"TERM=screen", "PATH=/bin"};
+  CHECK(pool_key(a) == pool_key(b));  // other process, root URI, key order and terminal do not matter
+  SpareSpec c = a;
+  c.initialize_params = R"({"capabilities":{"lean":{"silentDiagnosticSupport":false}},"initializationOptions":{"hasWidgets":true}})";
+  CHECK(pool_key(a) != pool_key(c));
+  SpareSpec d = a;
+  d.env = {"PATH=/opt/elan/bin"};
+  CHECK(pool_key(a) != pool_key(d));
+  SpareSpec e = a;
+  e.cwd = "/other";
+  CHECK(pool_key(a) != pool_key(e));
+}
