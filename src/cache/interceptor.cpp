@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "interceptor_util.hpp"
+#include "leanproxy/cache/diagnostic_kinds.hpp"
 #include "leanproxy/lean/header.hpp"
 #include "leanproxy/protocol/json_scan.hpp"
 #include "leanproxy/util/log.hpp"
@@ -11,24 +13,10 @@
 namespace leanproxy::cache {
 
 using protocol::Message;
+using detail::integer;
+using detail::str;
 
 namespace {
-
-constexpr std::string_view kStaleNote = "Imports are out of date";
-
-std::optional<std::string> str(std::string_view obj, std::initializer_list<std::string_view> path) {
-  auto raw = json::path(obj, path);
-  return raw ? json::decode_string(*raw) : std::nullopt;
-}
-std::optional<std::int64_t> integer(std::string_view obj, std::initializer_list<std::string_view> path) {
-  auto raw = json::path(obj, path);
-  return raw ? json::to_int64(*raw) : std::nullopt;
-}
-
-bool is_range(std::string_view range, int l0, int c0, int l1, int c1) {
-  return integer(range, {"start", "line"}) == l0 && integer(range, {"start", "character"}) == c0 &&
-         integer(range, {"end", "line"}) == l1 && integer(range, {"end", "character"}) == c1;
-}
 
 std::string reason_category(const std::string& reason) {
   if (reason.rfind("unresolved import", 0) == 0) return "unresolved import";
@@ -57,18 +45,6 @@ std::string uri_path(const std::string& uri) {
 std::optional<std::string> request_uri(std::string_view params) {
   if (auto uri = str(params, {"textDocument", "uri"})) return uri;
   return str(params, {"uri"});
-}
-
-// A text for a full-text didChange: the server applies CRLF → LF to it (as
-// the document store does), so a "\r\n" the edits made is sent as "\r\r\n".
-std::string keep_crlf(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') out.push_back('\r');
-    out.push_back(text[i]);
-  }
-  return out;
 }
 
 // The publishDiagnostics the proxy sends itself (a hit, or a correction).
@@ -155,116 +131,6 @@ bool CacheInterceptor::before_document_notification(const Message& m) {
   port_->pause_server();
   pause_next_ = true;
   return false;
-}
-
-bool CacheInterceptor::take_document_notification(const Message& m) {
-  // Lazy: whether the server gets this notification now (false: the router
-  // sends it), in its place once the lookup is back, as a full text, or never.
-  // Unlike forward mode this holds even when the backend is busy: a
-  // notification already sent could not be taken back on a hit.
-  auto uri = str(m.params(), {"textDocument", "uri"});
-  if (!uri) return false;
-  auto it = docs_.find(*uri);
-  Doc* d = it == docs_.end() ? nullptr : &it->second;  // null: opened while the server was down; it has it
-  const std::string& method = m.method();
-  if (method == "textDocument/didClose") {
-    if (!d) return false;
-    drop_hold(*d);
-    return !d->server_open;  // the server never saw the document
-  }
-  const document::Document* doc = port_->documents().find(*uri);
-  if (!doc) return false;  // the store rejected it, as Lean will
-  if (method == "textDocument/didOpen") {
-    if (d) drop_hold(*d);
-    bool restart = doc->dependency_build_mode && *doc->dependency_build_mode == "once";
-    // A second didOpen of a document the server has open replaces it there.
-    if (!options_.enabled || restart || (d && d->server_open)) return false;
-    hold_next_ = port_->hold_server();
-    hold_next_message_ = m.raw();
-    return true;
-  }
-  if (!d) return false;
-  bool on_server_text = d->server_open && d->server_version == d->v.number;  // the edit applies to the server's text
-  if (doc->version == d->v.number) return !on_server_text;  // rejected or empty
-  drop_hold(*d);  // superseded before its lookup came back: this version's text replaces it
-  if (!options_.enabled && on_server_text) return false;
-  hold_next_ = port_->hold_server();  // begin_version sends it at once when it cannot be served
-  hold_next_message_ = on_server_text ? m.raw() : std::string();
-  return true;
-}
-
-void CacheInterceptor::drop_hold(Doc& d) {
-  // Lazy: a held notification nobody will need (superseded or closed).
-  if (!d.v.hold) return;
-  port_->release_hold(std::exchange(d.v.hold, 0), {});
-  d.v.held_message.clear();
-}
-
-void CacheInterceptor::send_held(Doc& d) {
-  // Lazy: the held notification goes to the server after all, in its place:
-  // as the client sent it when it applies to the server's text, else as the
-  // document's full text.
-  Version& v = d.v;
-  std::vector<std::string> bodies;
-  if (!v.held_message.empty()) bodies.push_back(std::move(v.held_message));
-  else
-    for (auto& [method, params] : sync_notifications(d)) bodies.push_back(protocol::make_notification(method, params));
-  v.held_message.clear();
-  port_->release_hold(std::exchange(v.hold, 0), std::move(bodies));
-  server_holds(d);
-  std::vector<Message> waiting = std::move(v.waiting);
-  v.waiting.clear();
-  for (auto& w : waiting)
-    if (!client_wait(w)) port_->forward_request(std::move(w));  // after the notification: its place was held
-}
-
-void CacheInterceptor::keep_from_server(Doc& d) {
-  // Lazy: the hit stands for the version and the server is not told; its
-  // copy falls behind until a request needs the document.
-  Version& v = d.v;
-  port_->release_hold(std::exchange(v.hold, 0), {});
-  v.held_message.clear();
-  v.lazy = true;
-  for (auto& w : v.waiting) port_->to_client(protocol::make_result(w.id()->raw(), "{}"));
-  v.waiting.clear();
-}
-
-void CacheInterceptor::bring_up_to_date(const std::string& uri) {
-  // Lazy: a request the cache does not answer needs the server to hold the
-  // document's current text first. After a crash the replay does that.
-  if (!lazy() || server_lost_) return;
-  auto it = docs_.find(uri);
-  if (it == docs_.end()) return;
-  Doc& d = it->second;
-  if (d.v.hold) {
-    send_held(d);
-    return;
-  }
-  const document::Document* doc = port_->documents().find(uri);
-  if (d.v.sent || !doc || doc->version != d.v.number) return;
-  for (auto& [method, params] : sync_notifications(d)) port_->notify_server(method, params);
-  server_holds(d);
-}
-
-std::vector<std::pair<std::string, std::string>> CacheInterceptor::sync_notifications(Doc& d) {
-  // The current version for a server that lacks it: didOpen when it never saw
-  // the document; a didChange with the whole text when it holds an older
-  // version (the client's own edit applies to a text it lacks); didClose +
-  // didOpen when a skipped version changed the header and this one changes it
-  // back: Lean restarts the worker on every header change, and the server
-  // would not (it sees no change).
-  const document::Document* doc = port_->documents().find(d.uri);
-  if (d.server_open && (!d.v.worker_start || d.v.header != d.header))
-    return {{"textDocument/didChange", "{\"textDocument\":{\"uri\":" + json::quote(d.uri) + ",\"version\":" +
-                                           std::to_string(doc->version) + "},\"contentChanges\":[{\"text\":" +
-                                           json::quote(keep_crlf(doc->text)) + "}]}"}};
-  std::vector<std::pair<std::string, std::string>> out;
-  if (d.server_open) {
-    out.push_back({"textDocument/didClose", "{\"textDocument\":{\"uri\":" + json::quote(d.uri) + "}}"});
-    ++d.own_closes;
-  }
-  out.push_back({"textDocument/didOpen", document::DocumentStore::did_open_params(*doc)});
-  return out;
 }
 
 void CacheInterceptor::fail_waiting(Version& v, int code, const std::string& why) {
@@ -530,15 +396,14 @@ void CacheInterceptor::note_publish(Version& v, std::string_view params) {
   auto diags = json::member(params, "diagnostics");
   if (!diags) return;
   bool incremental = json::path(params, {"isIncremental"}) == std::optional<std::string_view>("true");
-  json::ArrayReader r(*diags);
-  std::string_view d;
-  while (r.next(d)) {
-    auto msg = str(d, {"message"});
-    if (msg && msg->find(kStaleNote) != std::string::npos) v.stale_note = true;
-    auto range = json::member(d, "range");
-    if (integer(d, {"severity"}) == 3 && range && is_range(*range, 0, 0, 1, 0) && !json::member(d, "leanTags"))
-      v.build_output = true;  // `lake setup-file` output relayed by the worker
-    if (incremental) v.increments.emplace_back(d);
+  DiagnosticKinds kinds{v.stale_note, v.build_output};
+  classify_diagnostics(*diags, kinds);
+  v.stale_note = kinds.stale_note;
+  v.build_output = kinds.build_output;
+  if (incremental) {
+    json::ArrayReader r(*diags);
+    std::string_view d;
+    while (r.next(d)) v.increments.emplace_back(d);
   }
   if (!incremental) {
     v.final_set = std::string(*diags);
@@ -725,71 +590,6 @@ bool CacheInterceptor::server_reply(const Message& m, const std::string& method)
   backend_.put_answer(req.key, req.method, req.position, std::string(m.result()));
   ++stats_.answer_stores;
   return false;
-}
-
-std::string CacheInterceptor::explain(const std::string& uri) const {
-  nlohmann::json j;
-  j["uri"] = uri;
-  auto it = docs_.find(uri);
-  if (it == docs_.end()) {
-    j["open"] = false;
-    return j.dump();
-  }
-  const Doc& d = it->second;
-  const Version& v = d.v;
-  j["open"] = true;
-  j["version"] = v.number;
-  j["enabled"] = options_.enabled;
-  j["lookup"] = v.bypass ? "bypassed (Restart File)"
-                : v.lookup == Lookup::hit ? "hit"
-                : v.lookup == Lookup::miss ? "miss"
-                                           : "pending";
-  j["worker_imports_stale"] = d.stale;
-  if (lazy()) j["server_has_version"] = v.sent;
-  j["stored_since"] = v.stored;
-  if (v.answer) {
-    j["cacheable"] = v.answer->cacheable;
-    if (!v.answer->cacheable) j["reason"] = v.answer->reason;
-    j["key"] = v.answer->key.digest;
-    nlohmann::json comps = nlohmann::json::object();
-    for (auto& [name, digest] : v.answer->key.components) comps[name] = digest;
-    j["components"] = comps;
-  }
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string CacheInterceptor::explain_with_last(const std::string& now_text, const std::string& last_text) {
-  auto j = nlohmann::json::parse(now_text, nullptr, false);
-  auto last = nlohmann::json::parse(last_text, nullptr, false);
-  if (j.is_discarded()) return now_text;
-  std::vector<std::string> differs;
-  if (last.is_object() && j.contains("components")) {
-    j["last_stored"] = last;
-    for (auto& [name, digest] : j["components"].items())
-      if (!last.contains(name) || last[name] != digest) differs.push_back(name);
-    j["differs_from_last_stored"] = differs;
-  } else {
-    j["last_stored"] = nullptr;
-  }
-  std::string verdict;
-  if (!j.value("open", false)) verdict = "the document is not open in this session";
-  else if (!j.value("enabled", true)) verdict = "the cache is disabled";
-  else if (j.value("worker_imports_stale", false))
-    verdict = "not served or stored: the document's worker holds older imports than the disk; restart the file";
-  else if (j.contains("cacheable") && !j["cacheable"].get<bool>())
-    verdict = "uncacheable: " + j.value("reason", std::string("?"));
-  else if (j.value("lookup", std::string()) == "hit") verdict = "hit: served from the cache";
-  else if (j.value("lookup", std::string()).rfind("bypassed", 0) == 0) verdict = "not looked up: Restart File refreshes";
-  else if (j.value("lookup", std::string()) == "pending") verdict = "the lookup is still running";
-  else if (j.value("stored_since", false)) verdict = "miss: this content was not cached yet; its result has been stored since, so the next open hits";
-  else if (!last.is_object()) verdict = "miss: nothing was stored for this file yet";
-  else if (differs.empty()) verdict = "miss: the last stored entry has this very key but is gone (expired, evicted or cleared)";
-  else {
-    verdict = "miss: differs from the last stored entry for this file in:";
-    for (auto& d : differs) verdict += " " + d;
-  }
-  j["verdict"] = verdict;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace leanproxy::cache

@@ -38,6 +38,8 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
+constexpr const char* kPoolHeaders = "pool-headers";  ///< store metadata: the pool's learnt headers
+
 /// A connection whose hello has not arrived yet.
 struct Pending {
   int fd = -1;
@@ -70,6 +72,9 @@ class Daemon {
     store_ = proxy::open_cache(options_.cache, notice);
     if (!notice.empty()) store_notice_ = notice;
     retry_store_if_locked();
+    // The headers the pool learnt in earlier runs (once, before serving).
+    if (store_)
+      if (auto h = store_->get_meta(kPoolHeaders)) pool_.load_headers(*h);
     listen_watch_ = loop_.watch_readable(listen_fd_, [this] { accept_all(); });
     loop_.on_signals({SIGTERM, SIGINT, SIGHUP}, [this](int sig) {
       log::info("daemon: signal " + std::to_string(sig) + "; stopping");
@@ -81,6 +86,7 @@ class Daemon {
     loop_.run();
     ::close(listen_fd_);
     unlink_socket();
+    if (store_ && store_->mode() == cache::StoreMode::read_write) store_->put_meta(kPoolHeaders, pool_.headers_json());
     log::info("daemon: stopped");
     return 0;
   }

@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "leanproxy/cache/backend.hpp"
+#include "leanproxy/cache/diagnostic_kinds.hpp"
 #include "leanproxy/io/event_loop.hpp"
 #include "leanproxy/lean/header.hpp"
 #include "leanproxy/pool/check_request.hpp"
@@ -34,10 +35,6 @@ namespace {
 constexpr auto kYieldGrace = 2000ms;
 constexpr int kMaxCrashes = 3;  // server exits within kCrashWindow before queued checks fail
 constexpr auto kCrashWindow = 60s;
-
-// What Lean's reply-side shapes tell about a version (the same rules as the
-// editor cache: see cache/interceptor.cpp).
-constexpr std::string_view kStaleNote = "Imports are out of date";
 
 std::string quote(std::string_view s) { return json::quote(s); }
 
@@ -119,15 +116,6 @@ struct Doc {
   std::unique_ptr<io::EventLoop::Timer> timer;
   Clock::time_point last_used;
 };
-
-bool is_range(std::string_view range, int l0, int c0, int l1, int c1) {
-  auto at = [&](std::string_view a, std::string_view b) {
-    auto raw = json::path(range, {a, b});
-    return raw ? json::to_int64(*raw) : std::nullopt;
-  };
-  return at("start", "line") == l0 && at("start", "character") == c0 && at("end", "line") == l1 &&
-         at("end", "character") == c1;
-}
 
 }  // namespace
 
@@ -403,17 +391,10 @@ struct CheckService::Workspace {
     auto diags = json::member(m.params(), "diagnostics");
     if (!diags) return;
     d.last_set = std::string(*diags);  // no incremental capability: every publish is the full set
-    json::ArrayReader r(*diags);
-    std::string_view one;
-    while (r.next(one)) {
-      auto msg_raw = json::path(one, {"message"});
-      auto msg = msg_raw ? json::decode_string(*msg_raw) : std::nullopt;
-      if (msg && msg->find(kStaleNote) != std::string::npos) d.stale_note = true;
-      auto range = json::member(one, "range");
-      auto sev = json::path(one, {"severity"});
-      if (sev && json::to_int64(*sev) == 3 && range && is_range(*range, 0, 0, 1, 0) && !json::member(one, "leanTags"))
-        d.build_output = true;  // `lake setup-file` output relayed by the worker
-    }
+    cache::DiagnosticKinds kinds{d.stale_note, d.build_output};
+    cache::classify_diagnostics(*diags, kinds);  // the editor cache's rules
+    d.stale_note = kinds.stale_note;
+    d.build_output = kinds.build_output;
   }
 
   void on_finished(Doc& d, std::uint64_t run, const Message& reply) {

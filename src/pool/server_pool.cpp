@@ -335,6 +335,20 @@ void ServerPool::note_header(const std::string& cwd, const std::string& header_t
   ++m[header_text];
 }
 
+std::string ServerPool::headers_json() const {
+  return json(headers_).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void ServerPool::load_headers(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return;
+  for (auto& [cwd, hs] : j.items()) {
+    if (!hs.is_object()) continue;
+    for (auto& [header, n] : hs.items())
+      if (n.is_number_integer() && n.get<int>() > 0) headers_[cwd][header] += n.get<int>();
+  }
+}
+
 void ServerPool::pin_headers(const std::string& cwd, const std::vector<std::string>& headers) {
   if (!headers.empty()) pinned_[cwd] = headers;
 }

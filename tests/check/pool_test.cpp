@@ -8,6 +8,8 @@
 #include "workspace_fixture.hpp"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 using namespace cachetest;
@@ -34,6 +36,20 @@ struct PoolFixture {
     return json::parse(r.out, nullptr, false);
   }
   std::size_t count(const std::string& kind) const { return simtest::events(events, kind).size(); }
+  // Waits until no daemon process for this cache directory is left.
+  bool wait_daemon_gone(int ms = 20000) const {
+    for (int waited = 0; waited < ms; waited += 100) {
+      bool found = false;
+      for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream in(e.path() / "cmdline");
+        std::string cmd((std::istreambuf_iterator<char>(in)), {});
+        found |= cmd.find(std::string("daemon") + '\0') != std::string::npos && cmd.find(cache) != std::string::npos;
+      }
+      if (!found) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
   // Waits until the pool has a ready spare (its warm-up done).
   bool wait_spare_ready(int ms = 20000) const {
     for (int waited = 0; waited < ms; waited += 100) {
@@ -169,4 +185,25 @@ TEST_CASE("pool: an untaken spare is retired after the idle time and not replace
   s = f.stats();
   CHECK(s["pool"].value("spawns", 0) == 1);  // not replaced
   CHECK(s["pool"]["servers"].value("spare_ready", 0) == 0);
+}
+
+TEST_CASE("pool: the headers it learnt survive a daemon restart (kept with the cache)") {
+  PoolFixture f;
+  auto a = f.session();
+  a->open(f.ws.uri("Main.lean"), "import Demo.B\n#eval b\n", 1);
+  REQUIRE(a->wait(f.ws.uri("Main.lean"), 1));
+  CHECK(a->shutdown() == 0);
+  simtest::run({proxy_bin(), "daemon", "stop", "--cache-dir", f.cache}, f.ws.root(), f.env());
+  REQUIRE(f.wait_daemon_gone());  // it saves what it learnt as it ends
+  auto warmups = [&] {
+    std::size_t n = 0;
+    for (const auto& e : simtest::events(f.events, "worker_start"))
+      n += e.value("uri", "").find("LeanProxyWarm.lean") != std::string::npos;
+    return n;
+  };
+  auto before = warmups();
+  auto b = f.session();  // a new daemon; this session opens nothing
+  CHECK(b->shutdown() == 0);
+  REQUIRE(f.wait_spare_ready());
+  CHECK(warmups() > before);  // its spare still pre-loads the header learnt before the restart
 }

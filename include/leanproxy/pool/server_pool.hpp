@@ -89,6 +89,10 @@ class ServerPool {
   /// A header (the import lines) that a session opened: the hottest of the
   /// workspace is opened on its spares, so its imports are built and read.
   void note_header(const std::string& cwd, const std::string& header_text);
+  /// The learnt headers as JSON ({cwd: {header: opens}}), to persist with the
+  /// cache, and loading them back (malformed input is ignored).
+  std::string headers_json() const;
+  void load_headers(const std::string& json_text);
   /// Pinned warm headers (--warm-header), opened on every spare of `cwd`.
   void pin_headers(const std::string& cwd, const std::vector<std::string>& headers);
   /// Sessions' own servers, for the total limit.
