@@ -8,9 +8,12 @@
 # process (-fno-sanitize-recover), which fails the test, and any
 # "runtime error:" in the ctest output counts as a report.
 #
-#   scripts/sanitize.sh [--tsan] [--build-dir DIR] [-R REGEX] [extra ctest args...]
+#   scripts/sanitize.sh [--tsan] [--quick] [--build-dir DIR] [-R REGEX] [extra ctest args...]
 #     default   AddressSanitizer + UndefinedBehaviorSanitizer (LEANPROXY_SANITIZE),
 #               build-asan/, tests ^(unit|e2e|cache|sim)\.
+#     --quick   the subset the README test command runs: unit tests, the
+#               end-to-end suite and the agent-check / pool suite
+#               (^(unit|e2e|check)\.), fewer targets to build
 #     --tsan    ThreadSanitizer (LEANPROXY_TSAN) with tests/tsan.supp, build-tsan/
 #               (slow: 5-15x; meant for the long mode)
 #     -R REGEX  another ctest selection
@@ -21,6 +24,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 mode=asan
+quick=0
 build=""
 regex='^(unit|e2e|cache|sim)\.'
 ctest_args=()
@@ -28,6 +32,7 @@ while (($#)); do
   case $1 in
     --tsan) mode=tsan ;;
     --asan) mode=asan ;;
+    --quick) quick=1; regex='^(unit|e2e|check)\.' ;;
     --build-dir) build=$2; shift ;;
     --build-dir=*) build=${1#*=} ;;
     -R) regex=$2; shift ;;
@@ -50,9 +55,12 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_flags[@]}" >/d
 # What the selected tests run: unit tests, the proxy and its test server (e2e),
 # the simulator and its tests (sim), the cache suite.
 targets=(unit_tests lean-lsp-proxy crashy_server sim_lean sim_lake sim_tests cache_tests)
+((quick)) && targets=(unit_tests lean-lsp-proxy crashy_server sim_lean sim_lake check_tests)
 echo "==> building ${targets[*]}"
 cmake --build "$build" -j"${JOBS:-2}" --target "${targets[@]}" 2>&1 | grep -E 'error|warning: |Error [0-9]' || true
-for t in src/lean-lsp-proxy tests/unit/unit_tests tests/sim/sim_tests tests/cache/cache_tests; do
+built=(src/lean-lsp-proxy tests/unit/unit_tests tests/sim/sim_tests tests/cache/cache_tests)
+((quick)) && built=(src/lean-lsp-proxy tests/unit/unit_tests tests/check/check_tests)
+for t in "${built[@]}"; do
   [[ -x $build/$t ]] || { echo "sanitize.sh: build failed ($t missing)" >&2; exit 1; }
 done
 

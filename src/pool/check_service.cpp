@@ -9,7 +9,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 
 #include "leanproxy/cache/backend.hpp"
 #include "leanproxy/cache/diagnostic_kinds.hpp"
@@ -55,23 +54,48 @@ std::string uri_of(const fs::path& p) {
 
 }  // namespace
 
+namespace {
+
+// The library names a lakefile declares, in order: `[[lean_lib]] name = "X"`
+// and `defaultTargets = ["X"]` (TOML), `lean_lib X` / `lean_lib «X»` (Lean).
+std::vector<std::string> lakefile_libraries(const std::string& toml, const std::string& lean) {
+  std::vector<std::string> names;
+  auto quoted_after = [](const std::string& text, std::size_t from) -> std::string {
+    std::size_t a = text.find('"', from);
+    std::size_t b = a == std::string::npos ? a : text.find('"', a + 1);
+    return b == std::string::npos ? std::string() : text.substr(a + 1, b - a - 1);
+  };
+  for (std::size_t at = toml.find("[[lean_lib]]"); at != std::string::npos; at = toml.find("[[lean_lib]]", at + 1)) {
+    std::size_t name = toml.find("name", at), next = toml.find("[[", at + 12);
+    if (name != std::string::npos && name < next) names.push_back(quoted_after(toml, name));
+  }
+  if (std::size_t d = toml.find("defaultTargets"); d != std::string::npos) names.push_back(quoted_after(toml, d));
+  for (std::size_t at = lean.find("lean_lib"); at != std::string::npos; at = lean.find("lean_lib", at + 8)) {
+    std::size_t i = at + 8;
+    while (i < lean.size() && (lean[i] == ' ' || lean[i] == '\t')) ++i;
+    std::string name;
+    if (lean.compare(i, 2, "«") == 0) {
+      std::size_t end = lean.find("»", i);
+      if (end != std::string::npos) name = lean.substr(i + 2, end - i - 2);
+    } else {
+      while (i < lean.size() && (std::isalnum(static_cast<unsigned char>(lean[i])) || lean[i] == '_' || lean[i] == '.'))
+        name.push_back(lean[i++]);
+    }
+    names.push_back(name);
+  }
+  std::erase(names, std::string());
+  return names;
+}
+
+}  // namespace
+
 std::string check_document_dir(const std::string& root) {
   // The first library named by the lakefile whose directory exists.
-  std::vector<std::string> names;
   auto read = [](const fs::path& p) {
     std::ifstream f(p);
     return std::string(std::istreambuf_iterator<char>(f), {});
   };
-  std::string toml = read(fs::path(root) / "lakefile.toml"), lean = read(fs::path(root) / "lakefile.lean");
-  static const std::regex toml_name(R"re(\[\[lean_lib\]\][^\[]*?name\s*=\s*"([^"]+)")re");
-  static const std::regex toml_default(R"re(defaultTargets\s*=\s*\[\s*"([^"]+)")re");
-  static const std::regex lean_lib(R"re(lean_lib\s+(?:«([^»]+)»|([A-Za-z_][A-Za-z0-9_.]*)))re");
-  std::smatch m;
-  if (std::regex_search(toml, m, toml_name)) names.push_back(m[1]);
-  if (std::regex_search(toml, m, toml_default)) names.push_back(m[1]);
-  for (auto it = std::sregex_iterator(lean.begin(), lean.end(), lean_lib); it != std::sregex_iterator(); ++it)
-    names.push_back((*it)[1].matched ? (*it)[1].str() : (*it)[2].str());
-  for (const auto& n : names) {
+  for (const auto& n : lakefile_libraries(read(fs::path(root) / "lakefile.toml"), read(fs::path(root) / "lakefile.lean"))) {
     fs::path dir = fs::path(root) / lean::module_to_path(n);
     std::error_code ec;
     if (fs::is_directory(dir, ec)) return dir.string();

@@ -72,10 +72,16 @@ TEST_CASE("check documents live in the workspace's library directory") {
   fs::create_directories(root / "Demo");
   std::ofstream(root / "lakefile.toml") << "name = \"demo\"\ndefaultTargets = [\"Demo\"]\n";
   CHECK(check_document_dir(root.string()) == (root / "Demo").string());
+  // The first declared library whose directory exists.
+  std::ofstream(root / "lakefile.toml") << "name = \"demo\"\n[[lean_lib]]\nname = \"Gone\"\n\n[[lean_lib]]\nname = \"Demo\"\n";
+  CHECK(check_document_dir(root.string()) == (root / "Demo").string());
   fs::remove(root / "lakefile.toml");
   std::ofstream(root / "lakefile.lean") << "import Lake\nopen Lake DSL\npackage demo\nlean_lib «Demo» where\n";
   CHECK(check_document_dir(root.string()) == (root / "Demo").string());
-  fs::remove_all(root / "Demo");
+  fs::create_directories(root / "Sub" / "Lib");
+  std::ofstream(root / "lakefile.lean") << "import Lake\nopen Lake DSL\npackage demo\nlean_lib Sub.Lib\n";
+  CHECK(check_document_dir(root.string()) == (root / "Sub" / "Lib").string());
+  fs::remove_all(root / "Sub");
   CHECK(check_document_dir(root.string()) == root.string());  // no such directory: the root
   fs::remove_all(root);
 }
