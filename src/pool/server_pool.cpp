@@ -53,8 +53,6 @@ std::string config_digest(const std::string& cwd) {
   return std::to_string(std::hash<std::string>{}(all)) + ":" + std::to_string(all.size());
 }
 
-std::string file_uri(const fs::path& p) { return "file://" + p.string(); }
-
 }  // namespace
 
 std::string pool_key(const SpareSpec& spec) {
@@ -214,7 +212,7 @@ void ServerPool::warm_up(Spare& s) {
   std::string header = hottest_header(s.spec.cwd);
   if (header.empty()) return mark_ready(s);
   // Inside the workspace's library, so Lake gives it the real files' options.
-  s.warm_uri = file_uri(fs::path(check_document_dir(s.spec.cwd)) / "LeanProxyWarm.lean");
+  s.warm_uri = file_uri((fs::path(check_document_dir(s.spec.cwd)) / "LeanProxyWarm.lean").string());
   s.warm_open = true;
   s.conn->notify("textDocument/didOpen", "{\"textDocument\":{\"uri\":" + leanproxy::json::quote(s.warm_uri) +
                                              ",\"languageId\":\"lean4\",\"version\":1,\"text\":" +
