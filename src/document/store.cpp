@@ -28,26 +28,49 @@ std::optional<Position> position_of(std::string_view raw) {
 }  // namespace
 
 std::string DocumentStore::did_open(std::string_view params) {
-  auto td = json::member(params, "textDocument");
+  // One walk over params and one over textDocument, each member the first of
+  // its name (as json::member): the text, most of a large didOpen, is scanned
+  // once here and once more while decoding, instead of once per lookup.
+  std::optional<std::string_view> td, mode;
+  {
+    json::ObjectReader r(params);
+    std::string_view k, v;
+    while (r.next(k, v)) {
+      if (!td && json::key_is(k, "textDocument")) td = v;
+      else if (!mode && json::key_is(k, "dependencyBuildMode")) mode = v;
+    }
+  }
   if (!td) return "didOpen without textDocument";
-  auto uri = uri_of(params);
-  auto text_raw = json::member(*td, "text");
-  auto version_raw = json::member(*td, "version");
+  std::optional<std::string_view> uri_raw, text_raw, version_raw, lang_raw;
+  {
+    json::ObjectReader r(*td);
+    std::string_view k, v;
+    while (r.next(k, v)) {
+      if (!uri_raw && json::key_is(k, "uri")) uri_raw = v;
+      else if (!text_raw && json::key_is(k, "text")) text_raw = v;
+      else if (!version_raw && json::key_is(k, "version")) version_raw = v;
+      else if (!lang_raw && json::key_is(k, "languageId")) lang_raw = v;
+    }
+  }
+  auto uri = uri_raw ? json::decode_string(*uri_raw) : std::nullopt;
   if (!uri || !text_raw || !version_raw) return "didOpen without uri, text or version";
   auto text = json::decode_string(*text_raw);
   auto version = json::to_int64(*version_raw);
   if (!text || !version) return "didOpen with a malformed text or version";
   Document doc;
-  doc.uri = *uri;
-  if (auto lang = json::member(*td, "languageId"))
-    if (auto s = json::decode_string(*lang)) doc.language_id = std::move(*s);
-  if (auto mode = json::member(params, "dependencyBuildMode"))
+  doc.uri = std::move(*uri);
+  if (lang_raw)
+    if (auto s = json::decode_string(*lang_raw)) doc.language_id = std::move(*s);
+  if (mode)
     if (auto s = json::decode_string(*mode)) doc.dependency_build_mode = std::move(*s);
   doc.version = *version;
-  doc.text = crlf_to_lf(*text);
+  // Most texts have no CR at all: then the decoded text is already Lean's.
+  if (text->find('\r') == std::string::npos) doc.text = std::move(*text);
+  else doc.text = crlf_to_lf(*text);
   doc.open_seq = next_seq_++;
   // A second didOpen of an open uri replaces it (Lean restarts the worker).
-  docs_[doc.uri] = std::move(doc);
+  std::string key = doc.uri;
+  docs_[std::move(key)] = std::move(doc);
   return {};
 }
 

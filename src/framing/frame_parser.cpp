@@ -10,10 +10,15 @@ namespace {
 
 constexpr std::string_view kContentLength = "content-length";
 
+// ASCII only, inline: header names are ASCII, and the libc calls (locale
+// lookups through the PLT) were a visible share of relaying small messages.
+inline char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+inline bool alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+    if (lower(a[i]) != b[i]) return false;
   return true;
 }
 
@@ -103,6 +108,24 @@ FrameParser::Result FrameParser::parse_header() {
   std::string_view rest(buf_.data() + pos_, buf_.size() - pos_);
   if (rest.empty()) return {};
 
+  // The common case, as every LSP peer writes it: "Content-Length: N\r\n\r\n"
+  // with nothing before it and no other header. The general path below
+  // reads it the same way; anything else (other headers, junk, a length
+  // that is bad or over the cap) goes there.
+  constexpr std::string_view kCanonical = "Content-Length: ";
+  if (!resync_ && rest.size() > kCanonical.size() && rest.substr(0, kCanonical.size()) == kCanonical) {
+    const char* digits = rest.data() + kCanonical.size();
+    const char* end = rest.data() + rest.size();
+    unsigned long long v = 0;
+    auto [p, ec] = std::from_chars(digits, end, v);
+    if (ec == std::errc() && p != digits && end - p >= 4 && std::string_view(p, 4) == "\r\n\r\n" && v <= max_body_) {
+      pos_ += static_cast<std::size_t>(p + 4 - rest.data());
+      body_len_ = static_cast<std::size_t>(v);
+      in_body_ = true;
+      return next();
+    }
+  }
+
   // Junk before a header: anything that does not begin with a header name
   // character. Skip to the next "Content-Length" (or keep a tail that might be
   // the start of one).
@@ -126,7 +149,7 @@ FrameParser::Result FrameParser::parse_header() {
     if (cl != std::string_view::npos && cl > 0 && (eol == std::string_view::npos || cl < eol))
       return skip_junk(cl, "before a frame header");
     // Other headers (Content-Type) may come first: accept any "Name:" line.
-    auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; };
+    auto name_char = [](char c) { return alnum(c) || c == '-' || c == '_'; };
     std::size_t colon = r.find(':');
     bool looks_like_header = colon != std::string_view::npos && colon > 0 &&
                              (eol == std::string_view::npos || colon < eol) &&

@@ -1,11 +1,15 @@
 // FramedStream over Asio posix descriptors: a read loop feeding FrameParser
-// and a gather-write queue (one async_write in flight at a time).
+// and a gather-write queue (one async_write in flight at a time). Small frames
+// are copied into shared chunks, so what queues while a write is in flight (a
+// whole read's worth of messages) leaves in one writev of a few buffers.
 #include "leanproxy/io/framed_stream.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <deque>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include "asio_context.hpp"
@@ -16,10 +20,17 @@ namespace leanproxy::io {
 namespace asio = boost::asio;
 
 struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
-  struct Frame {
-    std::string header;
-    std::string body;
+  // Output bytes in write order. A chunk holds the headers and bodies of
+  // small frames back to back, or one large body on its own (never copied);
+  // `frames` counts the frames whose last byte it holds.
+  struct Chunk {
+    std::string bytes;
+    std::size_t frames = 0;
+    bool shared = true;  ///< false: one large body, nothing is appended to it
   };
+  static constexpr std::size_t kCopyBelow = 16u << 10;   // bodies this small are copied into a chunk
+  static constexpr std::size_t kChunkBytes = 64u << 10;  // a shared chunk stops growing here
+  static constexpr std::size_t kMaxBatch = 64;           // chunks per async_write (Asio's writev limit)
 
   Impl(EventLoop& loop, int read_fd, int write_fd, std::size_t max_body, std::string name)
       : reader(context_of(loop)), writer(context_of(loop)), parser(max_body), name(std::move(name)) {
@@ -65,20 +76,44 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
     if (handlers.on_closed) handlers.on_closed(why);
   }
 
+  // The chunk new bytes may go into: the last one, unless it is being
+  // written (the first `batch`), holds a large body, or is full.
+  std::string& open_chunk(std::size_t adding) {
+    if (queue.size() <= batch || !queue.back().shared || queue.back().bytes.size() + adding > kChunkBytes)
+      queue.emplace_back().bytes.reserve(std::max(adding, std::size_t{512}));
+    return queue.back().bytes;
+  }
+
+  void enqueue(std::string body) {
+    std::size_t header_start = 0, size = body.size();
+    if (size < kCopyBelow) {
+      std::string& c = open_chunk(size + 32);
+      header_start = c.size();
+      framing::append_header(c, size);
+      c.append(body);
+      queued += c.size() - header_start;
+      ++queue.back().frames;
+      return;
+    }
+    std::string& c = open_chunk(32);
+    header_start = c.size();
+    framing::append_header(c, size);
+    queued += c.size() - header_start + size;
+    queue.push_back(Chunk{std::move(body), 1, false});
+  }
+
   void write_more() {
     if (writing || queue.empty() || failed || closed) return;
     writing = true;
-    batch = std::min<std::size_t>(queue.size(), 64);
+    batch = std::min<std::size_t>(queue.size(), kMaxBatch);
     gather.clear();
-    for (std::size_t i = 0; i < batch; ++i) {
-      gather.emplace_back(asio::buffer(queue[i].header));
-      gather.emplace_back(asio::buffer(queue[i].body));
-    }
+    for (std::size_t i = 0; i < batch; ++i) gather.emplace_back(asio::buffer(queue[i].bytes));
     asio::async_write(out(), gather, [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
       self->writing = false;
+      std::size_t written = std::exchange(self->batch, 0);
       if (self->closed) return;
       if (ec) {
-        log::warn(self->name + ": write failed (" + ec.message() + "); " + std::to_string(self->queue.size()) +
+        log::warn(self->name + ": write failed (" + ec.message() + "); " + std::to_string(self->frames_queued()) +
                   " queued message(s) dropped");
         self->failed = true;
         self->queue.clear();
@@ -86,13 +121,19 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
         self->notify_flushed();
         return;
       }
-      for (std::size_t i = 0; i < self->batch; ++i) {
-        self->queued -= self->queue.front().header.size() + self->queue.front().body.size();
+      for (std::size_t i = 0; i < written; ++i) {
+        self->queued -= self->queue.front().bytes.size();
         self->queue.pop_front();
       }
       if (self->queue.empty()) self->notify_flushed();
       self->write_more();
     });
+  }
+
+  std::size_t frames_queued() const {
+    std::size_t n = 0;
+    for (const auto& c : queue) n += c.frames;
+    return n;
   }
 
   void notify_flushed() {
@@ -120,7 +161,7 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
   std::string name;
   Handlers handlers;
   std::vector<char> buffer;
-  std::deque<Frame> queue;
+  std::deque<Chunk> queue;  ///< the first `batch` chunks are being written
   std::vector<asio::const_buffer> gather;
   std::size_t batch = 0, queued = 0, queue_limit = 0;
   bool writing = false, failed = false, closed = false, closed_reported = false, stalled = false;
@@ -144,13 +185,10 @@ void FramedStream::send(std::string body) {
     log::debug(impl_->name + ": message dropped, the stream is closed");
     return;
   }
-  Impl::Frame f;
-  framing::append_header(f.header, body.size());
-  f.body = std::move(body);
-  impl_->queued += f.header.size() + f.body.size();
-  impl_->queue.push_back(std::move(f));
+  bool alone = impl_->queued == 0;
+  impl_->enqueue(std::move(body));
   impl_->write_more();
-  if (impl_->queue_limit && impl_->queued > impl_->queue_limit && impl_->queue.size() > 1 && !impl_->stalled) {
+  if (impl_->queue_limit && impl_->queued > impl_->queue_limit && !alone && !impl_->stalled) {
     impl_->stalled = true;
     log::warn(impl_->name + ": " + std::to_string(impl_->queued) + " bytes wait to be written; the peer stopped reading");
     if (impl_->handlers.on_stalled) impl_->handlers.on_stalled();

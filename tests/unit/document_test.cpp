@@ -122,3 +122,20 @@ TEST_CASE("a replayed document keeps a CR that an edit put before a LF") {
   REQUIRE(replayed.did_open(DocumentStore::did_open_params(*s.find("file:///a.lean"))).empty());
   CHECK(replayed.find("file:///a.lean")->text == "a\r\nb");
 }
+
+TEST_CASE("didOpen reads its members in any order, the first of each name") {
+  DocumentStore s;
+  // Keys sorted (as nlohmann writes them), the text before uri and version,
+  // a duplicate key, CRLF in the text.
+  CHECK(s.did_open(R"({"dependencyBuildMode":"never","textDocument":{"languageId":"lean4","text":"a\r\nb","uri":"file:///x.lean","uri":"file:///y.lean","version":3}})")
+            .empty());
+  const Document* d = s.find("file:///x.lean");
+  REQUIRE(d);
+  CHECK(d->text == "a\nb");
+  CHECK(d->version == 3);
+  CHECK(d->language_id == "lean4");
+  CHECK(d->dependency_build_mode == std::optional<std::string>("never"));
+  CHECK_FALSE(s.find("file:///y.lean"));
+  CHECK(s.did_open(R"({"textDocument":{"uri":"file:///z.lean","version":1}})") == "didOpen without uri, text or version");
+  CHECK(s.did_open(R"({"other":{}})") == "didOpen without textDocument");
+}

@@ -155,3 +155,22 @@ TEST_CASE("junk glued to a header is handled the same whatever the reads") {
   auto e = drain(p);
   REQUIRE(e.bodies.size() == 1);
 }
+
+TEST_CASE("the canonical header's fast path agrees with the general parser at every split") {
+  // Canonical frames, a frame with a second header, a length over the cap
+  // and a header in other case, split at every byte.
+  std::string stream = encode("{\"a\":1}") + "Content-Length: 2\r\nContent-Type: x\r\n\r\n{}" +
+                       "Content-Length: 99\r\n\r\n" + std::string(99, 'x') + "content-length: 2\r\n\r\n[]" + encode("{}");
+  for (std::size_t chunk = 1; chunk <= stream.size(); ++chunk) {
+    FrameParser p(64);
+    auto e = feed_all(p, stream, chunk);
+    CAPTURE(chunk);
+    REQUIRE(e.bodies.size() == 4);
+    CHECK(e.bodies[0] == "{\"a\":1}");
+    CHECK(e.bodies[1] == "{}");
+    CHECK(e.bodies[2] == "[]");
+    CHECK(e.bodies[3] == "{}");
+    CHECK(e.errors.size() == 1);  // the 99-byte body over the cap of 64
+    CHECK(p.buffered() == 0);
+  }
+}

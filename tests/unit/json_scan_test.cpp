@@ -65,3 +65,20 @@ TEST_CASE("array reader walks elements") {
   }
   CHECK_FALSE(bad.ok());
 }
+
+TEST_CASE("strings are validated whatever their alignment to the block scan") {
+  // A special byte at every offset of a long string: a quote ends it, a
+  // control character invalidates it, an escape is decoded.
+  for (std::size_t at = 0; at < 40; ++at) {
+    std::string plain(at, 'a');
+    std::string tail(40, 'b');
+    CAPTURE(at);
+    CHECK(json::validate("\"" + plain + tail + "\""));
+    CHECK_FALSE(json::validate("\"" + plain + '\x01' + tail + "\""));
+    CHECK_FALSE(json::validate("\"" + plain + '\x1f' + tail + "\""));
+    CHECK(json::validate("\"" + plain + '\x7f' + "\xc3\xa9" + tail + "\""));
+    CHECK(json::decode_string("\"" + plain + "\\n" + tail + "\"") == plain + "\n" + tail);
+    CHECK_FALSE(json::validate("\"" + plain + "\"" + tail + "\""));
+    CHECK_FALSE(json::validate("\"" + plain + tail));  // unterminated
+  }
+}
