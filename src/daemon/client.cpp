@@ -3,11 +3,9 @@
 
 #include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
-#include <poll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,9 +19,7 @@
 #include "leanproxy/daemon/paths.hpp"
 #include "leanproxy/daemon/wire.hpp"
 #include "leanproxy/framing/frame_parser.hpp"
-#include "leanproxy/protocol/message.hpp"
 #include "leanproxy/proxy/session.hpp"
-#include "leanproxy/util/fd_io.hpp"
 #include "leanproxy/util/log.hpp"
 #include "leanproxy/util/reaper.hpp"
 
@@ -212,78 +208,29 @@ int open_checks_connection(const proxy::Options& o, std::string& error) {
   return fd;
 }
 
-std::optional<int> run_via_daemon(const proxy::Options& o, std::string& error) {
+SessionLink open_session(const proxy::Options& o) {
+  SessionLink link;
   proxy::SessionConfig config = proxy::session_config(o);
-  int fd = connect_or_start(o, error);
-  if (fd < 0) return std::nullopt;
-  std::string rest;
+  int fd = connect_or_start(o, link.error);
+  if (fd < 0) return link;
   std::optional<std::string> reply;
   if (write_frame(fd, encode_session_hello(config.options, config.argv, config.cwd, current_env())))
-    reply = read_frame(fd, 30000, error, &rest);
+    reply = read_frame(fd, 30000, link.error, &link.rest);
   if (!reply) {
     ::close(fd);
-    return std::nullopt;
+    return link;
   }
   auto j = nlohmann::json::parse(*reply, nullptr, false);
+  if (j.is_object() && j["daemon_pid"].is_number()) link.daemon_pid = j["daemon_pid"].get<long>();
   if (!j.is_object() || !j.value("ok", false)) {
-    error = j.is_object() && j["error"].is_string() ? j["error"].get<std::string>() : "bad reply";
+    link.error = j.is_object() && j["error"].is_string() ? j["error"].get<std::string>() : "bad reply";
+    // The daemon works; this session cannot (its server does not start).
+    link.fatal = j.is_object() && j.value("fatal", false);
     ::close(fd);
-    if (j.is_object() && j.value("fatal", false)) {
-      // The daemon works; this session cannot (its server does not start).
-      // In-process would fail the same way: report it, as in-process does.
-      long pid = j["daemon_pid"].is_number() ? j["daemon_pid"].get<long>() : 0L;
-      log::error("lean-lsp-proxy daemon (pid " + std::to_string(pid) + "): " + error);
-      return 1;
-    }
-    return std::nullopt;
+    return link;
   }
-  log::info("connected to the lean-lsp-proxy daemon (pid " +
-            std::to_string(j["daemon_pid"].is_number() ? j["daemon_pid"].get<long>() : 0L) + ")");
-
-  // Relay. The client's side is parsed lightly, only to learn whether it sent
-  // `shutdown` before `exit` (the exit status an editor expects).
-  std::signal(SIGPIPE, SIG_IGN);
-  framing::FrameParser watch(o.max_message_size);
-  bool shutdown_seen = false, exit_seen = false, stdin_open = true;
-  using util::write_all;
-  if (!rest.empty() && !write_all(1, rest)) return 1;
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    pollfd fds[2] = {{fd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = ::read(fd, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        if (!exit_seen && stdin_open) log::error("the lean-lsp-proxy daemon closed the session unexpectedly");
-        break;
-      }
-      if (!write_all(1, std::string_view(buf.data(), static_cast<std::size_t>(n)))) break;  // the editor is gone
-    }
-    if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t n = ::read(0, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        stdin_open = false;
-        ::shutdown(fd, SHUT_WR);  // the daemon sees EOF and shuts the server down
-        continue;
-      }
-      watch.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
-      for (auto r = watch.next(); r.status != framing::FrameParser::Status::need_more; r = watch.next()) {
-        // `shutdown` and `exit` are tiny; a big message (a didOpen) is neither.
-        if (r.status != framing::FrameParser::Status::frame || r.body.size() > 512) continue;
-        auto m = protocol::Message::parse(std::move(r.body));
-        if (m.method() == "shutdown") shutdown_seen = true;
-        if (m.method() == "exit") exit_seen = true;
-      }
-      if (!write_all(fd, std::string_view(buf.data(), static_cast<std::size_t>(n)))) break;
-    }
-  }
-  ::close(fd);
-  return shutdown_seen ? 0 : 1;
+  link.fd = fd;
+  return link;
 }
 
 }  // namespace leanproxy::daemon

@@ -176,6 +176,7 @@ class Daemon {
     }
     config.checks = &checks();
     config.environment = &environment_;
+    config.announce_end = true;  // the relay must tell a deliberate end from a dead daemon
     if (options_.cache.pool_spares > 0 && proxy::is_lean_server(h.argv)) {
       config.pool = &pool_;
       pool_.pin_headers(h.cwd, h.options.warm_headers);

@@ -394,6 +394,8 @@ struct Session::Impl final : RouterIo {
     if (finishing_) return;
     finishing_ = true;
     exit_code_ = code;
+    if (config_.announce_end && !router_.exit_received())
+      send_to_client(protocol::make_notification(session_ending_method, "{\"exitCode\":" + std::to_string(code) + "}"));
     restart_timer_.reset();
     if (!server_ || (server_exited_ && server_out_closed_)) {
       done();

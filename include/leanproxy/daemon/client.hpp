@@ -15,10 +15,23 @@ namespace leanproxy::daemon {
 /// `error` set.
 int connect_or_start(const proxy::Options& cache_options, std::string& error, bool start = true);
 
-/// The editor's session through the daemon: sends the hello (argv, cwd,
-/// environment), then relays stdin/stdout byte for byte. Returns the exit
-/// status, or nullopt (with `error`) when no daemon could be reached, so the
-/// caller can run in-process instead.
+/// A session connection to the daemon, after its hello was accepted.
+struct SessionLink {
+  int fd = -1;            ///< connected socket; -1: see `error`
+  long daemon_pid = 0;
+  std::string rest;       ///< bytes the daemon sent after its hello reply
+  std::string error;
+  bool fatal = false;     ///< the daemon works but this session's server cannot start
+};
+/// Connects (starting a daemon if needed) and sends the session hello (argv,
+/// cwd, environment from `options` and this process).
+SessionLink open_session(const proxy::Options& options);
+
+/// The editor's session through the daemon (daemon/relay.cpp): a router on
+/// stdin/stdout whose server is the daemon connection, so a daemon that dies
+/// is replaced — a new daemon, else an in-process proxy — with the documents
+/// replayed. Returns the exit status, or nullopt (with `error`) when no
+/// daemon could be reached at the start, so the caller runs in-process.
 std::optional<int> run_via_daemon(const proxy::Options& options, std::string& error);
 
 /// A `checks` connection for `lean-lsp-proxy check`: after the hello, a

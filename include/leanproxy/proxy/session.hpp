@@ -43,7 +43,14 @@ struct SessionConfig {
   /// a second optimize of a workspace joins the first); null: the session
   /// starts one of its own on first use.
   pool::Environment* environment = nullptr;
+  /// Daemon sessions: a session ending before the client's `exit` first sends
+  /// the client (the editor's relay) `$/leanProxy/sessionEnding`, so the relay
+  /// ends too instead of taking the closed connection for a dead daemon.
+  bool announce_end = false;
 };
+
+/// The notification of SessionConfig::announce_end.
+inline constexpr const char* session_ending_method = "$/leanProxy/sessionEnding";
 
 /// Where a session's agent checks run: its server command, workspace,
 /// environment and check options.
