@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config git
           libboost1.81-dev nlohmann-json3-dev librocksdb-dev libssl-dev doctest-dev
           clangd neovim
+          bubblewrap  # --sandbox for agent checks (and its tests)
           clang-14 libclang-rt-14-dev llvm-14)  # libFuzzer targets (tests/fuzz)
 missing=()
 for p in "${packages[@]}"; do

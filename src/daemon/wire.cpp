@@ -26,7 +26,8 @@ std::string encode_session_hello(const proxy::Options& o, const std::vector<std:
                {"on_hit", o.on_hit == proxy::Options::OnHit::lazy ? "lazy" : "forward"},
                {"check_docs", o.check_docs},
                {"check_timeout_ms", o.check_timeout_ms},
-               {"warm_headers", o.warm_headers}};
+               {"warm_headers", o.warm_headers},
+               {"sandbox", o.sandbox}};
   if (o.trace_dir) opts["trace_dir"] = *o.trace_dir;
   json j = {{"lean-lsp-proxy", wire_version}, {"kind", kind}, {"argv", argv},
             {"cwd", cwd}, {"env", env}, {"options", opts}};
@@ -78,6 +79,7 @@ std::optional<Hello> decode_hello(const std::string& body, std::string& error) {
     h.options.check_docs = std::clamp(o.value("check_docs", h.options.check_docs), 1, 64);
     h.options.check_timeout_ms = std::max(1LL, o.value("check_timeout_ms", h.options.check_timeout_ms));
     h.options.warm_headers = o.value("warm_headers", std::vector<std::string>{});
+    h.options.sandbox = o.value("sandbox", false);
     if (h.argv.empty()) {
       error = "session hello without a server command";
       return std::nullopt;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "leanproxy/io/event_loop.hpp"
 #include "leanproxy/lean/header.hpp"
 #include "leanproxy/pool/check_request.hpp"
+#include "leanproxy/pool/sandbox.hpp"
 #include "leanproxy/pool/server_connection.hpp"
 #include "leanproxy/protocol/json_scan.hpp"
 #include "leanproxy/util/log.hpp"
@@ -174,7 +176,12 @@ struct CheckService::Workspace {
       });
     });
     // The check client's capabilities: none of Lean's optional forms.
-    backend->refresh_identity({target.argv, target.cwd, "silent=0 incremental=0 widgets=0"});
+    // The unwrapped argv: the toolchain is identified from the server command
+    // itself (`lean --version` next to `lake`), not from bwrap. The sandbox is
+    // part of the key instead: an `#eval` that writes a file or opens a socket
+    // checks differently inside it.
+    backend->refresh_identity({target.argv, target.cwd,
+                               std::string("silent=0 incremental=0 widgets=0") + (target.sandbox ? " sandbox=1" : "")});
   }
 
   ~Workspace() {
@@ -257,9 +264,25 @@ struct CheckService::Workspace {
                  " times within a minute); see the proxy's log");
       return false;
     }
+    std::vector<std::string> argv = target.argv;
+    if (target.sandbox) {
+      // Under bwrap or not at all: a missing or unusable bwrap fails the
+      // checks with its reason, it never means running them unsandboxed.
+      std::string path_list;
+      for (const auto& e : target.env)
+        if (e.rfind("PATH=", 0) == 0) path_list = e.substr(5);
+      if (target.env.empty()) path_list = std::getenv("PATH") ? std::getenv("PATH") : "/usr/local/bin:/usr/bin:/bin";
+      auto sandboxed = make_sandboxed(target.argv, target.cwd, path_list);
+      if (!sandboxed.problem.empty()) {
+        log::error("check server for " + target.cwd + ": " + sandboxed.problem);
+        fail_queue(sandboxed.problem);
+        return false;
+      }
+      argv = std::move(sandboxed.argv);
+    }
     starting = true;
     server = std::make_unique<ServerConnection>(
-        service.loop_, io::ServerProcess::Spec{target.argv, target.cwd, target.env}, target.max_message,
+        service.loop_, io::ServerProcess::Spec{argv, target.cwd, target.env}, target.max_message,
         ServerConnection::Handlers{[this](const Message& m) { on_notification(m); },
                                    [this](const std::string& why) { server_gone(why); }, {}});
     try {
@@ -436,6 +459,16 @@ struct CheckService::Workspace {
     CheckOutcome o;
     o.diagnostics = d.last_set;
     if (d.fatal && !job->warmup) o.failure = "the Lean worker crashed";
+    if (target.sandbox && d.build_output) {
+      // In the read-only sandbox Lake cannot build: say what to do rather than
+      // leave the user with a failed `lake setup-file` and a read-only error.
+      // The worker's imports failed for its whole life: end it, so the next
+      // check (after the build) starts a fresh one.
+      if (!job->warmup && o.failure.empty())
+        o.failure = "the imports are not built, and the sandbox is read-only: run `lake build` (or `lean-lsp-proxy "
+                    "env optimize`) in " + target.cwd + ", then check again";
+      close(d);
+    }
     if (job->req.positions.empty()) return complete(d, job, std::move(o), {});
     goals(d, run, job, std::move(o), 0, nlohmann::json::array());
   }
@@ -540,6 +573,7 @@ struct CheckService::Workspace {
     for (const auto& d : docs)
       ds.push_back({{"uri", d->uri}, {"header", d->header}, {"open", d->open}, {"busy", d->busy}});
     return {{"root", target.cwd},
+            {"sandbox", target.sandbox},
             {"server_pid", server && server->alive() ? server->pid() : -1},
             {"ready", ready},
             {"queued", queue.size()},
@@ -558,6 +592,7 @@ CheckService::Workspace& CheckService::workspace(const CheckTarget& t) {
   key += '\0';
   for (const auto& e : t.env) key += e + '\0';
   key += t.use_cache ? "c" : "n";
+  key += t.sandbox ? "s" : "u";  // never one server for sandboxed and unsandboxed checks
   auto& w = workspaces_[key];
   if (!w) {
     w = std::make_unique<Workspace>(*this, t);

@@ -115,6 +115,11 @@ Options:
                              90s / 5m (default: 120s); then cancel, then kill
   --warm-header TEXT         keep a check document with this header loaded
                              (repeatable), e.g. --warm-header 'import Mathlib'
+  --sandbox                  agent checks: run the check server under bubblewrap
+                             (bwrap): no network, every file read-only, a private
+                             /tmp; it can still read what you can read. Imports
+                             must be built beforehand. Fails rather than run
+                             unsandboxed when bwrap is missing or cannot work
   --pool-spares N            daemon: spare Lean servers kept started and warm per
                              workspace (and server command, environment, client
                              settings), each serving one editor session (default: 1;
@@ -166,6 +171,8 @@ ParseResult parse_options(int argc, const char* const* argv) {
       o.advertise_commands = true;
     } else if (a == "--no-daemon") {
       o.no_daemon = true;
+    } else if (a == "--sandbox") {
+      o.sandbox = true;
     } else if (a == "--foreground") {
       o.foreground = true;
     } else if (a == "--detached") {
@@ -397,10 +404,16 @@ std::string apply_settings_file(const std::string& dir, Options& o) {
         for (auto& h : v) ok = ok && h.is_string();
       if (ok) o.warm_headers = v.get<std::vector<std::string>>();
       else bad("\"warmHeaders\" must be an array of strings (e.g. [\"import Mathlib\"])");
+    } else if (key == "sandbox") {
+      // A workspace may ask for the sandbox; the command line can only add it
+      // (no flag turns it off), so a settings file never weakens --sandbox.
+      if (o.given.count("--sandbox")) continue;
+      if (v.is_boolean()) o.sandbox = v.get<bool>();
+      else bad("\"sandbox\" must be true or false");
     } else if (key == "$schema" || key == "comment") {
       continue;
     } else {
-      bad("unknown key \"" + key + "\" (known: cache, onHit, maxRestarts, restartWindowSeconds, maxMessageSize, traceDir, checkDocs, checkTimeoutSeconds, warmHeaders)");
+      bad("unknown key \"" + key + "\" (known: cache, onHit, maxRestarts, restartWindowSeconds, maxMessageSize, traceDir, checkDocs, checkTimeoutSeconds, warmHeaders, sandbox)");
     }
   }
   return problems;

@@ -86,6 +86,7 @@ pool::CheckTarget check_target(const SessionConfig& c) {
   t.warm_headers = c.options.warm_headers;
   t.read_only = c.options.cache == Options::CacheMode::readonly;
   t.use_cache = c.store != nullptr;
+  t.sandbox = c.options.sandbox;
   return t;
 }
 

@@ -2,6 +2,7 @@
 // messages (see lang.hpp for the grammar's scope).
 #include "lang.hpp"
 
+#include "lang_io.hpp"
 #include "lang_lex.hpp"
 
 #include <leanproxy/document/text.hpp>
@@ -289,6 +290,13 @@ struct Elab {
         p.take();
         res.diags.push_back(error_at(kw.pos, kw.end, "True : Prop", 3));
         return;
+      }
+      if (kw.is("#eval") && !p.at_end() && p.peek().text.rfind("IO.", 0) == 0) {  // IO actions: lang_io.hpp
+        if (auto io = eval_io(text.substr(kw.end, res.end - kw.end), opts.run_io)) {
+          while (!p.at_end()) p.take();
+          if (!io->message.empty()) res.diags.push_back(error_at(kw.pos, kw.end, io->message, io->severity));
+          return;
+        }
       }
       ExprP e = p.expr();
       auto v = eval(*e);

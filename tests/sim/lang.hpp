@@ -48,6 +48,9 @@ Header parse_header(const std::string& text);
 /// Options that change elaboration (from the lakefile's leanOptions).
 struct Options {
   bool strict_sorry = false;  ///< sim.strictSorry: the sorry warning becomes an error
+  /// `#eval` of IO actions executes them (lang_io.hpp); false when a request
+  /// re-elaborates the text, so side effects happen once per version.
+  bool run_io = true;
 };
 
 /// An imported or local declaration.

@@ -50,6 +50,14 @@ Lexed lex(const std::string& s) {
       while (j < n && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
       out.toks.push_back({K::num, i, j, s.substr(i, j - i)});
       i = j;
+    } else if (c == '"') {
+      // A string literal is one token (its text keeps the quotes and escapes),
+      // so `--`, `#eval` or `def` inside it neither comment out nor end a command.
+      std::size_t j = i + 1;
+      while (j < n && s[j] != '"') j += s[j] == '\\' && j + 1 < n ? 2 : 1;
+      if (j < n && s[j] == '"') ++j;
+      out.toks.push_back({K::sym, i, j, s.substr(i, j - i)});
+      i = j;
     } else if (s.compare(i, 2, ":=") == 0) {
       out.toks.push_back({K::sym, i, i + 2, ":="});
       i += 2;

@@ -29,7 +29,9 @@ struct Lexed {
 };
 
 /// Identifiers may contain '.', '_', '\'' and any non-ASCII byte; "#eval" and
-/// "#check" are single tokens; `--` and `/- -/` are comments.
+/// "#check" are single tokens; `--` and `/- -/` are comments; a string
+/// literal `"…"` (backslash escapes; may span lines, as Lean's; unclosed: to the
+/// end) is one `sym` token.
 Lexed lex(const std::string& text);
 
 bool is_command_keyword(const Tok& t);

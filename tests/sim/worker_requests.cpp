@@ -31,7 +31,9 @@ Snapshot current(WorkerState& st) {
   }
   if (st.header_failed) return s;
   Env env = st.base_env;
-  s.cmds = elaborate(s.text, st.header.end, env, st.opts);
+  Options opts = st.opts;
+  opts.run_io = false;  // the worker ran this version's `#eval` IO already
+  s.cmds = elaborate(s.text, st.header.end, env, opts);
   return s;
 }
 

@@ -1,7 +1,10 @@
 // Lake's view of a workspace for the simulator (see workspace.hpp).
 #include "workspace.hpp"
 
+#include "lang_io.hpp"
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <functional>
 
@@ -318,10 +321,16 @@ ModInfo Builder::compile(const std::string& module, const Package& pkg, const st
              {"outputs", {{"o", olean_hash}, {"i", hash_hex({ilean.dump()})}}},
              {"log", log},
              {"synthetic", false}};
-  write_file_atomic(base + ".olean", olean);
-  write_file_atomic(base + ".ilean", ilean.dump());
-  write_file_atomic(base + ".olean.hash", olean_hash);
-  write_file_atomic(base + ".trace", trace.dump(2));
+  // Outputs that cannot be written (a read-only workspace: `--sandbox`) fail
+  // the module, as Lake's build does, with Lean's IO error.
+  for (const auto& [file, content] : std::vector<std::pair<std::string, std::string>>{
+           {base + ".olean", olean}, {base + ".ilean", ilean.dump()}, {base + ".olean.hash", olean_hash},
+           {base + ".trace", trace.dump(2)}}) {
+    errno = 0;
+    if (write_file_atomic(file, content)) continue;
+    log_("error: " + io_error_message(errno ? errno : EIO, file));
+    return ModInfo{ModStatus::failed, dep_hash, ""};
+  }
   std::vector<std::string> ip{olean_hash};
   ip.insert(ip.end(), import_ifaces.begin(), import_ifaces.end());
   return ModInfo{ModStatus::built, dep_hash, hash_hex(ip)};

@@ -1,9 +1,9 @@
 // The daemon's connection protocol: one framed JSON hello from the client,
 // one framed JSON reply, then (for sessions) raw LSP bytes both ways.
 //
-//   session hello: {"lean-lsp-proxy":1,"kind":"session","argv":[...],"cwd":"...",
+//   session hello: {"lean-lsp-proxy":2,"kind":"session","argv":[...],"cwd":"...",
 //                   "env":["K=V",...],"options":{...per-session options...}}
-//   control hello: {"lean-lsp-proxy":1,"kind":"control","command":"stats","args":{...}}
+//   control hello: {"lean-lsp-proxy":2,"kind":"control","command":"stats","args":{...}}
 //   reply:         {"ok":true,...} or {"ok":false,"error":"..."}
 #pragma once
 
@@ -15,7 +15,10 @@
 
 namespace leanproxy::daemon {
 
-inline constexpr int wire_version = 1;
+// 2: options carry "sandbox". A daemon of version 1 would ignore it and run
+// sandboxed checks unsandboxed; the version mismatch makes the client fall
+// back to an in-process session, which honours it.
+inline constexpr int wire_version = 2;
 
 struct Hello {
   std::string kind;  ///< "session", "checks" or "control"

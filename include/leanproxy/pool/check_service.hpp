@@ -33,6 +33,10 @@ struct CheckTarget {
   std::vector<std::string> warm_headers;  ///< opened at once (e.g. "import Mathlib")
   bool read_only = false;          ///< serve from the cache, never store
   bool use_cache = true;           ///< false: --cache off for this target
+  /// --sandbox: the check server runs under bubblewrap (pool/sandbox.hpp), or
+  /// not at all. Part of the workspace key and of the cache key: a sandboxed
+  /// and an unsandboxed server never share documents or results.
+  bool sandbox = false;
 };
 
 /// A reply for `$/leanProxy/check`: a result JSON, or an error (code, message).

@@ -41,6 +41,7 @@ struct Options {
   int check_docs = 2;                 ///< warm check documents per workspace (parallel checks)
   long long check_timeout_ms = 120000;  ///< default deadline of a check without timeoutMs
   std::vector<std::string> warm_headers;  ///< --warm-header: headers kept loaded (e.g. "import Mathlib")
+  bool sandbox = false;  ///< --sandbox: check servers run under bubblewrap (pool/sandbox.hpp)
   // The daemon's warm pool of editor servers.
   int pool_spares = 1;              ///< spare servers per key (0: no pool)
   int pool_max_servers = 8;         ///< spares plus sessions' servers
