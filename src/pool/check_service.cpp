@@ -232,7 +232,7 @@ struct CheckService::Workspace {
     if (job.warmup) return;
     o.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - job.start).count();
     bool ok = false;
-    std::string result = check_result_json(o, job.req.text, &ok);
+    std::string result = check_result_json(o, job.req, &ok);
     if (ok) ++service.stats_.ok;
     auto done = std::move(job.done);
     job.done = nullptr;

@@ -92,6 +92,39 @@ TEST_CASE("verdicts: errors and sorry are not ok, and say why") {
   CHECK(bad["error"]["message"].get<std::string>().find("text") != std::string::npos);
 }
 
+TEST_CASE("axioms: each named declaration's axioms are reported, and beyond the standard three is not ok") {
+  Fixture f;
+  auto p = f.proxy();
+  const std::string cheat = "import Demo.A\naxiom cheat : a = 3\ntheorem t : a = 3 := cheat\ntheorem u : a = 2 := by simp\n";
+  json r = check(*p, {{"text", cheat}});
+  CHECK(r["ok"] == false);
+  CHECK(r["axioms"] == json::parse(R"({"t":["cheat"],"u":["propext"]})"));
+  CHECK(r["reasons"] == json::array({"'t' depends on axioms beyond the standard three: [cheat]"}));
+  // The proxy's own #print axioms lines leave no trace in the agent's diagnostics.
+  CHECK_FALSE(has_message(r["diagnostics"], "axioms"));
+  for (const auto& d : r["diagnostics"]) CHECK(d["range"]["start"]["line"].get<int>() < 4);
+  // Served from the cache, the report is the same.
+  json again = check(*p, {{"text", cheat}});
+  CHECK(again["cached"] == true);
+  CHECK(again["axioms"] == r["axioms"]);
+  CHECK(again["ok"] == false);
+  // Allowed by the request: ok.
+  json allowed = check(*p, {{"text", cheat}, {"allowAxioms", {"cheat"}}});
+  CHECK(allowed["ok"] == true);
+  // A clean proof, and one whose sorry comes from an import-free helper.
+  json clean = check(*p, {{"text", "import Demo.A\ntheorem c : a = 2 := by decide\n"}});
+  CHECK(clean["ok"] == true);
+  CHECK(clean["axioms"] == json::parse(R"({"c":[]})"));
+  json holey = check(*p, {{"text", "import Demo.A\ndef h : Nat := sorry\ntheorem d : h = 0 := by decide\n"}});
+  CHECK(holey["ok"] == false);
+  CHECK(holey["axioms"]["d"] == json::array({"sorryAx"}));
+  // axioms: false asks nothing.
+  json off = check(*p, {{"text", cheat}, {"axioms", false}});
+  CHECK(off["ok"] == true);
+  CHECK(off["axioms"] == json::object());
+  CHECK(p->shutdown() == 0);
+}
+
 TEST_CASE("cache: a repeated check is served from the cache without elaboration") {
   Fixture f;
   auto p = f.proxy();

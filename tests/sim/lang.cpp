@@ -7,6 +7,7 @@
 
 #include <leanproxy/document/text.hpp>
 
+#include <algorithm>
 #include <memory>
 
 namespace leansim {
@@ -149,11 +150,27 @@ class Parser {
   std::size_t i_, last_;
 };
 
+// Lean's Name.cmp: the prefixes first (fewer components sort first), then
+// the last component; how `#print axioms` orders its list
+// ([propext, Classical.choice, Quot.sound]).
+int name_cmp(std::string_view a, std::string_view b) {
+  if (a.empty() || b.empty()) return a.empty() && b.empty() ? 0 : a.empty() ? -1 : 1;
+  auto da = a.rfind('.'), db = b.rfind('.');
+  std::string_view pa = da == std::string_view::npos ? std::string_view{} : a.substr(0, da);
+  std::string_view pb = db == std::string_view::npos ? std::string_view{} : b.substr(0, db);
+  if (int c = name_cmp(pa, pb)) return c;
+  std::string_view la = da == std::string_view::npos ? a : a.substr(da + 1);
+  std::string_view lb = db == std::string_view::npos ? b : b.substr(db + 1);
+  return la.compare(lb) < 0 ? -1 : la == lb ? 0 : 1;
+}
+
 struct Elab {
   const std::string& text;
   Env& env;
   const Options& opts;
   CmdResult& res;
+  std::set<std::string> axioms;  ///< of what this command's terms and proof use
+  bool proof_reported = false;   ///< the proof term already has its error (no "unsolved goals" too)
 
   std::optional<std::uint64_t> eval(const Expr& e) {
     if (e.op == 'n') {
@@ -162,11 +179,12 @@ struct Elab {
     }
     if (e.op == 'v') {
       auto it = env.find(e.name);
-      if (it == env.end()) {
+      if (it == env.end() || it->second.kind != 'd') {
         res.diags.push_back(error_at(e.pos, e.end, "unknown identifier '" + e.name + "'"));
         return std::nullopt;
       }
       res.terms.push_back({e.pos, e.end, e.name, it->second.value, it->second.module});
+      axioms.insert(it->second.axioms.begin(), it->second.axioms.end());
       return it->second.value;
     }
     auto a = eval(*e.l);
@@ -185,27 +203,59 @@ struct Elab {
     res.diags.push_back(error_at(p, e, "declaration uses 'sorry'", opts.strict_sorry ? 1 : 2));
   }
 
-  // theorem / example: `: prop := proof`.
-  void proposition(Parser& p) {
-    p.expect(":");
+  // A proof that names a theorem or axiom: it closes the goal when its
+  // statement is the goal's (Lean's `type mismatch` otherwise), and brings
+  // its axioms. False (nothing reported) when `name` is neither.
+  bool proof_by_name(const Tok& name, const std::string& prop) {
+    auto it = env.find(name.text);
+    if (it == env.end() || it->second.kind == 'd') return false;
+    axioms.insert(it->second.axioms.begin(), it->second.axioms.end());
+    if (it->second.prop == prop) return true;
+    res.diags.push_back(error_at(name.pos, name.end,
+                                 "type mismatch\n  " + name.text + "\nhas type\n  " + it->second.prop +
+                                     " : Prop\nbut is expected to have type\n  " + prop + " : Prop"));
+    proof_reported = true;
+    return false;
+  }
+
+  // `: True` or `: lhs = rhs`, parsed; evaluate() then elaborates its terms
+  // (after the caller has parsed what follows, as Lean reports parse errors first).
+  struct Statement {
     bool is_true = false;
     ExprP lhs, rhs;
+    std::optional<std::uint64_t> a, b;
+    std::string prop;
+    void evaluate(Elab& el) {
+      if (is_true) return;
+      a = el.eval(*lhs);
+      b = el.eval(*rhs);
+    }
+  };
+  Statement statement(Parser& p) {
+    p.expect(":");
+    Statement s;
     if (!p.at_end() && p.peek().is("True")) {
       p.take();
-      is_true = true;
-    } else {
-      lhs = p.expr();
-      p.expect("=");
-      rhs = p.expr();
+      s.is_true = true;
+      s.prop = "True";
+      return s;
     }
+    s.lhs = p.expr();
+    p.expect("=");
+    s.rhs = p.expr();
+    s.prop = print(*s.lhs) + " = " + print(*s.rhs);
+    return s;
+  }
+
+  // theorem / example: `: prop := proof`. Returns the statement.
+  std::string proposition(Parser& p) {
+    Statement st = statement(p);
     p.expect(":=");
     std::size_t errors_before = res.diags.size();
-    std::optional<std::uint64_t> a, b;
-    if (!is_true) {
-      a = eval(*lhs);
-      b = eval(*rhs);
-    }
-    res.goal = "⊢ " + (is_true ? std::string("True") : print(*lhs) + " = " + print(*rhs));
+    st.evaluate(*this);
+    bool is_true = st.is_true;
+    auto a = st.a, b = st.b;
+    res.goal = "⊢ " + st.prop;
     bool statement_ok = res.diags.size() == errors_before;
     bool holds = is_true || (a && b && *a == *b);
 
@@ -218,11 +268,12 @@ struct Elab {
       const Tok& tac = p.take();
       if (tac.is("exact")) {
         const Tok& arg = p.ident("term");
-        closed = is_true && (arg.text == "True.intro" || arg.text == "trivial");
+        closed = (is_true && (arg.text == "True.intro" || arg.text == "trivial")) || proof_by_name(arg, st.prop);
       } else if (tac.is("sorry")) {
         sorried = true;
       } else if (tac.is("rfl") || tac.is("decide") || tac.is("omega") || tac.is("simp") || tac.is("trivial")) {
         closed = holds;
+        if (closed && (tac.is("simp") || tac.is("omega"))) axioms.insert("propext");  // their proofs rewrite with propext
       } else {
         throw ParseError{tac.pos, unexpected(tac, "tactic")};
       }
@@ -230,13 +281,16 @@ struct Elab {
     } else {
       const Tok& term = p.ident("term");
       if (term.text == "sorry") sorried = true;
-      else closed = (term.text == "rfl" && holds) || (is_true && (term.text == "True.intro" || term.text == "trivial"));
+      else closed = (term.text == "rfl" && holds) || (is_true && (term.text == "True.intro" || term.text == "trivial")) ||
+                    proof_by_name(term, st.prop);
     }
     res.closed = closed || sorried;
-    if (!statement_ok) return;  // Lean reports the statement's errors only
+    // Lean adds a declaration whose proof failed with the failed part sorried.
+    if (sorried || !closed) axioms.insert("sorryAx");
+    if (!statement_ok) return st.prop;  // Lean reports the statement's errors only
     if (sorried) {
       sorry_warning();
-    } else if (!closed) {
+    } else if (!closed && !proof_reported) {
       std::size_t end = p.prev_end();
       Diag d = error_at(proof_pos, end, "unsolved goals\n" + res.goal);
       d.lean_tags = {1};
@@ -248,6 +302,7 @@ struct Elab {
       d.silent = true;
       res.diags.push_back(d);
     }
+    return st.prop;
   }
 
   void command(Parser& p) {
@@ -266,7 +321,8 @@ struct Elab {
       if (!p.at_end() && p.peek().is("sorry")) {
         p.take();
         sorry_warning();
-        env[n.text] = Decl{0, ""};
+        env[n.text] = Decl{0, "", 'd', "", {"sorryAx"}};
+        res.declared = env[n.text];
         return;
       }
       ExprP e = p.expr();
@@ -274,15 +330,44 @@ struct Elab {
       if (env.count(n.text)) {  // Lean's checkNotAlreadyDeclared: imported names too
         res.diags.push_back(error_at(n.pos, n.end, "'" + n.text + "' has already been declared"));
       } else if (v) {
-        env[n.text] = Decl{*v, ""};
+        env[n.text] = Decl{*v, "", 'd', "", axioms};
         res.value = v;
+        res.declared = env[n.text];
       }
     } else if (kw.is("theorem")) {
       const Tok& n = p.ident();
       res.name = n.text;
       res.name_pos = n.pos;
       res.name_end = n.end;
-      proposition(p);
+      std::string prop = proposition(p);
+      env[n.text] = Decl{0, "", 't', prop, axioms};
+      res.declared = env[n.text];
+    } else if (kw.is("axiom")) {
+      const Tok& n = p.ident();
+      res.name = n.text;
+      res.name_pos = n.pos;
+      res.name_end = n.end;
+      Statement st = statement(p);
+      st.evaluate(*this);
+      axioms.insert(n.text);
+      env[n.text] = Decl{0, "", 'a', st.prop, axioms};
+      res.declared = env[n.text];
+    } else if (kw.is("#print")) {
+      // Only `#print axioms N` (Lean's answer wording, list in Name order).
+      const Tok& what = p.ident("'axioms'");
+      if (what.text != "axioms") throw ParseError{what.pos, "sim: only '#print axioms' is simulated"};
+      const Tok& n = p.ident();
+      auto it = env.find(n.text);
+      if (it == env.end()) {
+        res.diags.push_back(error_at(n.pos, n.end, "unknown constant '" + n.text + "'"));
+        return;
+      }
+      std::vector<std::string> list(it->second.axioms.begin(), it->second.axioms.end());
+      std::sort(list.begin(), list.end(), [](const std::string& x, const std::string& y) { return name_cmp(x, y) < 0; });
+      std::string msg = "'" + n.text + "' " + (list.empty() ? "does not depend on any axioms" : "depends on axioms: [");
+      for (std::size_t i = 0; i < list.size(); ++i) msg += (i ? ", " : "") + list[i];
+      if (!list.empty()) msg += "]";
+      res.diags.push_back(error_at(kw.pos, n.end, msg, 3));
     } else if (kw.is("example")) {
       proposition(p);
     } else if (kw.is("#eval") || kw.is("#check")) {
@@ -357,7 +442,7 @@ std::vector<CmdResult> elaborate(const std::string& text, std::size_t header_end
       res.diags.push_back(error_at(t[i].pos, t[i].pos, unexpected(t[i], "command")));
     } else {
       Parser p(t, i, last);
-      Elab el{text, env, opts, res};
+      Elab el{text, env, opts, res, {}, false};
       try {
         el.command(p);
         if (!p.at_end()) throw ParseError{p.peek().pos, unexpected(p.peek(), "command")};

@@ -1,5 +1,6 @@
 // The simulator's tiny Lean-like language: header (module / imports), Nat
-// definitions, equational theorems with one-tactic proofs, #eval and #check.
+// definitions, equational theorems with one-tactic proofs, axioms, #eval,
+// #check and #print axioms.
 // Pure functions over text; the worker, `lean <file>` and `lake build` share it.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,13 +59,20 @@ struct Options {
 struct Decl {
   std::uint64_t value = 0;
   std::string module;  ///< where it was declared (empty: this file)
+  char kind = 'd';     ///< 'd' a Nat definition (usable in terms), 't' a theorem, 'a' an axiom
+  std::string prop;    ///< theorems and axioms: the statement as printed ("1 = 2", "True")
+  /// The axioms it depends on, transitively (what `#print axioms` prints):
+  /// `sorryAx` for sorry (and for a declaration that failed: Lean adds it
+  /// with the failed part sorried), `propext` for simp / omega, an axiom
+  /// itself, and whatever the declarations it uses depend on.
+  std::set<std::string> axioms;
 };
 using Env = std::map<std::string, Decl>;
 
 /// One command's elaboration result.
 struct CmdResult {
   std::size_t begin = 0, end = 0;  ///< keyword start, end of its last token
-  std::string kind;                ///< "def", "theorem", "example", "#eval", "#check", "error"
+  std::string kind;                ///< "def", "theorem", "axiom", "example", "#eval", "#check", "#print", "error"
   std::string name;
   std::size_t name_pos = 0, name_end = 0;
   std::vector<Diag> diags;
@@ -75,6 +84,7 @@ struct CmdResult {
   std::string goal;     ///< e.g. "⊢ 2 + 2 = 4"
   bool closed = false;  ///< the tactic closed the goal
   std::optional<std::uint64_t> value;
+  std::optional<Decl> declared;  ///< what it added to the environment (def, theorem, axiom)
   /// Identifier / literal tokens with what hover and plainTermGoal show.
   struct Term {
     std::size_t pos, end;

@@ -16,7 +16,7 @@ std::string trim(const std::string& s) {
 
 bool is_command_keyword(const Tok& t) {
   return t.k == K::ident && (t.text == "def" || t.text == "theorem" || t.text == "example" || t.text == "#eval" ||
-                             t.text == "#check" || t.text == "import" || t.text == "module");
+                             t.text == "#check" || t.text == "#print" || t.text == "axiom" || t.text == "import" || t.text == "module");
 }
 
 Lexed lex(const std::string& s) {

@@ -57,8 +57,17 @@ const std::vector<std::pair<std::string, std::string>>& toolchain_sources() {
 json make_olean(const std::string& module, const Header& h, const std::vector<CmdResult>& cmds) {
   json imports = json::array(), decls = json::array();
   for (const auto& i : h.imports) imports.push_back(i.module);
-  for (const auto& c : cmds)
-    if (c.kind == "def" && !c.name.empty()) decls.push_back({{"name", c.name}, {"value", c.value.value_or(0)}});
+  for (const auto& c : cmds) {
+    if (c.name.empty() || (!c.declared && c.kind != "def")) continue;
+    if (!c.declared) {  // a definition that failed: exported as 0, as always
+      decls.push_back({{"name", c.name}, {"value", 0}});
+      continue;
+    }
+    json d = {{"name", c.name}, {"value", c.declared->value}};
+    if (c.declared->kind != 'd') d["kind"] = std::string(1, c.declared->kind), d["prop"] = c.declared->prop;
+    if (!c.declared->axioms.empty()) d["axioms"] = c.declared->axioms;
+    decls.push_back(std::move(d));
+  }
   return json{{"module", module}, {"imports", imports}, {"decls", decls}};
 }
 
@@ -167,13 +176,19 @@ Loaded load_imports(const Header& h, const std::vector<std::string>& search_path
     out.modules.push_back(mod);
     for (const auto& decl : olean["decls"]) {
       std::string name = decl["name"];
-      if (auto prev = out.env.find(name); prev != out.env.end() && clash.message.empty()) {
+      Decl loaded{decl["value"].get<std::uint64_t>(), mod, 'd', {}, {}};
+      loaded.kind = decl.value("kind", std::string("d")).front();
+      loaded.prop = decl.value("prop", std::string());
+      loaded.axioms = decl.value("axioms", std::set<std::string>{});
+      // (The simulator reports clashes of definitions only.)
+      if (auto prev = out.env.find(name); prev != out.env.end() && loaded.kind == 'd' && prev->second.kind == 'd' &&
+                                          clash.message.empty()) {
         // Lean's `throwAlreadyImported`: names the module being imported and
         // the one that declared the name first.
         clash.message = "import " + mod + " failed, environment already contains '" + name + "' from " + prev->second.module;
         continue;
       }
-      out.env[name] = Decl{decl["value"].get<std::uint64_t>(), mod};
+      out.env[name] = std::move(loaded);
     }
   };
   for (const auto& imp : h.imports) load(imp.module, imp);

@@ -49,7 +49,7 @@ TEST_CASE("ids compare by JSON value") {
   CHECK(*Id::from_raw(R"("\u0061")") == *Id::from_raw(R"("a")"));
 }
 
-TEST_CASE("original bytes are kept; edits touch only what they change") {
+TEST_CASE("original bytes are kept, edits touch only what they change") {
   std::string raw = "{ \"id\" : 5 , \"method\":\"x\", \"params\":{\"bad\":\"\xff\xfe\"} }";
   auto m = Message::parse(raw);
   REQUIRE(m.kind() == Kind::request);  // invalid UTF-8 inside a string is not our business

@@ -118,3 +118,55 @@ TEST_CASE("silent diagnostics omit isSilent when not requested by the caller") {
   REQUIRE(d.size() == 1);
   CHECK_FALSE(d[0].contains("isSilent"));
 }
+
+namespace {
+// The info messages of a text (without the silent "Goals accomplished!").
+std::vector<std::string> infos_of(const std::string& text) {
+  std::vector<std::string> out;
+  for (const auto& d : diags_of(text, {}, false))
+    if (d["severity"] == 3 && d["message"] != "Goals accomplished!") out.push_back(d["message"]);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("#print axioms: Lean's wording, Name order, transitive through what a proof uses") {
+  std::string text =
+      "def n : Nat := 2\n"
+      "def s : Nat := sorry\n"
+      "theorem clean : n = 2 := by decide\n"
+      "theorem simped : n + 1 = 3 := by simp\n"
+      "axiom cheat : 1 = 2\n"
+      "theorem bad : 1 = 2 := cheat\n"
+      "theorem worse : 1 = 2 := by exact bad\n"
+      "theorem holey : n = 2 := sorry\n"
+      "theorem uses_s : s = 0 := by decide\n"
+      "#print axioms clean\n#print axioms simped\n#print axioms cheat\n#print axioms bad\n#print axioms worse\n"
+      "#print axioms holey\n#print axioms uses_s\n#print axioms n\n";
+  CHECK(infos_of(text) == std::vector<std::string>{
+                              "'clean' does not depend on any axioms",
+                              "'simped' depends on axioms: [propext]",
+                              "'cheat' depends on axioms: [cheat]",
+                              "'bad' depends on axioms: [cheat]",
+                              "'worse' depends on axioms: [cheat]",
+                              "'holey' depends on axioms: [sorryAx]",
+                              "'uses_s' depends on axioms: [sorryAx]",
+                              "'n' does not depend on any axioms",
+                          });
+}
+
+TEST_CASE("#print axioms: a failed proof is added sorried, an unknown name, a statement mismatch") {
+  auto d = diags_of("theorem f : 1 = 2 := by decide\n#print axioms f\n#print axioms nope\n"
+                    "axiom ax : 1 = 3\ntheorem g : 1 = 2 := ax\n#print axioms g\n", {}, false);
+  std::vector<std::string> msgs;
+  for (const auto& x : d) msgs.push_back(x["message"]);
+  CHECK(msgs == std::vector<std::string>{
+                    "unsolved goals\n⊢ 1 = 2",
+                    "'f' depends on axioms: [sorryAx]",
+                    "unknown constant 'nope'",
+                    "type mismatch\n  ax\nhas type\n  1 = 3 : Prop\nbut is expected to have type\n  1 = 2 : Prop",
+                    "'g' depends on axioms: [ax, sorryAx]",
+                });
+  // The info spans the command; the error names the constant.
+  CHECK(d[1]["range"] == range(1, 0, 1, 15));
+  CHECK(d[2]["range"] == range(2, 14, 2, 18));
+}
