@@ -52,7 +52,9 @@ std::string printable(std::string_view s, std::size_t max = 60) {
 }  // namespace
 
 void append_header(std::string& out, std::size_t n) {
-  out.append("Content-Length: ").append(std::to_string(n)).append("\r\n\r\n");
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;  // no temporary string
+  out.append("Content-Length: ").append(digits, end).append("\r\n\r\n");
 }
 
 std::string encode(std::string_view body) {

@@ -14,7 +14,6 @@ namespace {
 
 constexpr std::size_t npos = std::string_view::npos;
 
-inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 inline int hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -149,11 +148,6 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 }
 
 }  // namespace
-
-std::size_t skip_ws(std::string_view s, std::size_t i) {
-  while (i < s.size() && is_ws(s[i])) ++i;
-  return i;
-}
 
 std::size_t skip_value(std::string_view s, std::size_t i) {
   // An explicit stack of open containers ('{' or '[') keeps deep nesting from

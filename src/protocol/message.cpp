@@ -6,21 +6,34 @@
 namespace leanproxy::protocol {
 
 std::optional<Id> Id::from_raw(std::string_view raw) {
-  Id id;
   if (!json::validate(raw)) return std::nullopt;
+  return from_validated(raw);
+}
+
+std::optional<Id> Id::from_validated(std::string_view raw) {
+  Id id;
   switch (json::type_of(raw)) {
     case json::Type::number: {
       // LSP ids are integers; keep the digits as sent (no double round-trip).
       if (raw.find_first_of(".eE") != std::string_view::npos) return std::nullopt;
-      id.raw_ = std::string(raw);
-      id.key_ = "n" + id.raw_;
+      id.raw_.assign(raw);
+      id.key_.reserve(raw.size() + 1);
+      id.key_.push_back('n');
+      id.key_.append(raw);
       return id;
     }
     case json::Type::string: {
-      auto s = json::decode_string(raw);
-      if (!s) return std::nullopt;
-      id.raw_ = std::string(raw);
-      id.key_ = "s" + *s;
+      std::string_view inner = raw.substr(1, raw.size() - 2);
+      id.raw_.assign(raw);
+      id.key_.reserve(raw.size());
+      id.key_.push_back('s');
+      if (inner.find('\\') == std::string_view::npos) {
+        id.key_.append(inner);  // nothing to decode
+      } else {
+        auto s = json::decode_string(raw);
+        if (!s) return std::nullopt;
+        id.key_.append(*s);
+      }
       id.is_string_ = true;
       return id;
     }
@@ -59,24 +72,58 @@ Message Message::parse(std::string body) {
   }
   auto offset = [&](std::string_view v) { return Span{static_cast<std::size_t>(v.data() - s.data()), v.size()}; };
   bool has_id = false, has_method = false, has_result = false, has_jsonrpc = false;
+  // One dispatch per member on the key's length and bytes (keys are almost
+  // never escaped; an escaped one is decoded once and dispatched the same way).
+  enum class Member { other, id, method, params, result, error, jsonrpc };
+  auto which = [](std::string_view name) {
+    switch (name.size()) {
+      case 2: return name == "id" ? Member::id : Member::other;
+      case 5: return name == "error" ? Member::error : Member::other;
+      case 6:
+        if (name == "method") return Member::method;
+        if (name == "params") return Member::params;
+        if (name == "result") return Member::result;
+        return Member::other;
+      case 7: return name == "jsonrpc" ? Member::jsonrpc : Member::other;
+      default: return Member::other;
+    }
+  };
   std::string_view k, v;
   while (r.next(k, v)) {
-    if (json::key_is(k, "id")) {
-      has_id = true;
-      m.id_span_ = offset(v);
-      if (json::type_of(v) != json::Type::null) m.id_ = Id::from_raw(v);
-    } else if (json::key_is(k, "method")) {
-      auto name = json::decode_string(v);
-      if (name) { m.method_ = std::move(*name); has_method = true; }
-    } else if (json::key_is(k, "params")) {
-      m.params_ = offset(v);
-    } else if (json::key_is(k, "result")) {
-      m.result_ = offset(v);
-      has_result = true;
-    } else if (json::key_is(k, "error")) {
-      m.error_ = offset(v);
-    } else if (json::key_is(k, "jsonrpc")) {
-      has_jsonrpc = true;
+    std::string_view name = k.substr(1, k.size() - 2);
+    Member member;
+    if (name.find('\\') == std::string_view::npos) {
+      member = which(name);
+    } else {
+      auto decoded = json::decode_string(k);
+      member = decoded ? which(*decoded) : Member::other;
+    }
+    switch (member) {
+      case Member::id:
+        has_id = true;
+        m.id_span_ = offset(v);
+        if (json::type_of(v) != json::Type::null) m.id_ = Id::from_validated(v);
+        break;
+      case Member::method:
+        if (json::type_of(v) == json::Type::string) {
+          std::string_view inner = v.substr(1, v.size() - 2);
+          if (inner.find('\\') == std::string_view::npos) {
+            m.method_.assign(inner);
+            has_method = true;
+          } else if (auto name = json::decode_string(v)) {
+            m.method_ = std::move(*name);
+            has_method = true;
+          }
+        }
+        break;
+      case Member::params: m.params_ = offset(v); break;
+      case Member::result:
+        m.result_ = offset(v);
+        has_result = true;
+        break;
+      case Member::error: m.error_ = offset(v); break;
+      case Member::jsonrpc: has_jsonrpc = true; break;
+      case Member::other: break;
     }
   }
   if (!r.ok() || json::skip_ws(s, r.end()) != s.size()) {

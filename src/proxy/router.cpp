@@ -263,11 +263,19 @@ void Router::adopt(std::string initialize_result, std::vector<std::string> regis
 void Router::forward_request(Message m) {
   // An id in our own namespace is escaped, so the server's reply can never be
   // taken for the reply to one of our own requests.
-  Id wire = protocol::needs_escape(*m.id()) ? protocol::escape(*m.id()) : *m.id();
+  const Id& id = *m.id();
+  std::optional<Id> escaped;
+  if (protocol::needs_escape(id)) escaped = protocol::escape(id);
+  const Id& wire = escaped ? *escaped : id;
   auto [it, fresh] = pending_.try_emplace(wire.key());
-  if (!fresh) log::warn("client reused request id " + m.id()->raw() + " while it was still pending");
-  std::string body = wire == *m.id() ? std::move(m).take_raw() : m.with_id(wire.raw());
-  it->second = Pending{*m.id(), m.method(), m.method() == "initialize" ? body : std::string()};
+  if (!fresh) log::warn("client reused request id " + id.raw() + " while it was still pending");
+  Pending& p = it->second;
+  p.id = id;
+  // The message is consumed here: its body and method move, not copy.
+  std::string body = escaped ? m.with_id(wire.raw()) : std::move(m).take_raw();
+  p.method = std::move(m).take_method();
+  if (p.method == "initialize") p.raw = body;
+  else p.raw.clear();
   to_server(std::move(body));
 }
 

@@ -2,7 +2,8 @@
 // proxy (in-process) against the simulator: didOpen → cached publish at the
 // client (p50/p99), next to the same open without a cache, plus what a miss
 // (key + lookup) adds to a cold open. Not a timed test: `--quick` only checks
-// that it runs; the long mode gives the README's figures.
+// that it runs; the long mode gives the README's figures. Hits are measured
+// with --on-hit forward (the default) and --on-hit lazy, side by side.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -208,8 +209,8 @@ int main(int argc, char** argv) {
   }
 
   json out = {{"quick", quick}, {"reopens", reopens}, {"sizes", json::object()}};
-  std::printf("%-7s %12s %12s %12s %12s %14s %10s\n", "size", "cold ms", "hit p50 ms", "hit p99 ms", "miss key µs",
-              "miss % of cold", "hits");
+  std::printf("%-7s %12s %12s %12s %12s %12s %12s %14s %10s\n", "size", "cold ms", "fwd p50 ms", "fwd p99 ms",
+              "lazy p50 ms", "lazy p99 ms", "miss key µs", "miss % of cold", "hits");
   const int decls = 20;
   for (std::size_t size : {std::size_t{10} << 10, std::size_t{100} << 10, std::size_t{1} << 20}) {
     std::string label = size >= (1u << 20) ? "1MB" : std::to_string(size >> 10) + "KB";
@@ -225,36 +226,57 @@ int main(int argc, char** argv) {
       c.open(uri, text, 1, hit, &cold_ms);
     }
     // A miss against an empty cache, then reopens served from it.
-    std::vector<double> hits_ms;
-    int hit_count = 0;
-    double miss_lookup_us = 0, hit_lookup_us = 0;
-    {
-      Client c({proxy, "--cache-dir", cache_dir, "--", "lake", "serve"}, ws.string());
+    // Hits in both --on-hit modes, each with a cache of its own: forward
+    // (the default: the server still gets the served version and checks it,
+    // so its work on it competes for the CPU with the next reopen) and lazy
+    // (the served version is not forwarded until something needs it there).
+    struct Hits {
+      std::vector<double> ms;
+      int count = 0;
+      double miss_lookup_us = 0, hit_lookup_us = 0;
+    };
+    auto measure = [&](const std::string& mode) {
+      Hits h;
+      Client c({proxy, "--cache-dir", cache_dir + "-" + mode, "--on-hit", mode, "--", "lake", "serve"}, ws.string());
       double done = 0;
       c.open(uri, text, 1, hit, &done);
       json stats = c.request("workspace/executeCommand", {{"command", "leanProxy.cache.stats"}})["result"];
-      miss_lookup_us = stats.value("lookup_p50_us", 0.0);
+      h.miss_lookup_us = stats.value("lookup_p50_us", 0.0);
       for (int i = 0; i < reopens; ++i) {
         c.close_doc(uri);
         double ms = c.open(uri, text, 2 + i, hit);
-        if (hit) ++hit_count;
-        hits_ms.push_back(ms);
+        if (hit) ++h.count;
+        h.ms.push_back(ms);
       }
       json after = c.request("workspace/executeCommand", {{"command", "leanProxy.cache.stats"}})["result"];
-      hit_lookup_us = after.value("lookup_p50_us", 0.0);
-    }
-    double p50 = percentile(hits_ms, 0.5), p99 = percentile(hits_ms, 0.99);
+      h.hit_lookup_us = after.value("lookup_p50_us", 0.0);
+      return h;
+    };
+    Hits fwd = measure("forward");
+    Hits lazy = measure("lazy");
+    double p50 = percentile(fwd.ms, 0.5), p99 = percentile(fwd.ms, 0.99);
+    double lazy_p50 = percentile(lazy.ms, 0.5), lazy_p99 = percentile(lazy.ms, 0.99);
+    double miss_lookup_us = fwd.miss_lookup_us;
     double miss_pct = cold_ms > 0 ? 100.0 * (miss_lookup_us / 1000.0) / cold_ms : 0;
-    std::printf("%-7s %12.1f %12.3f %12.3f %12.0f %13.3f%% %6d/%d\n", label.c_str(), cold_ms, p50, p99, miss_lookup_us,
-                miss_pct, hit_count, reopens);
-    out["sizes"][label] = {{"bytes", text.size()},          {"cold_ms", cold_ms},      {"hit_p50_ms", p50},
-                           {"hit_p99_ms", p99},             {"hits", hit_count},       {"miss_lookup_us", miss_lookup_us},
-                           {"miss_percent_of_cold", miss_pct}, {"hit_lookup_p50_us", hit_lookup_us}};
-    if (hit_count != reopens) {
-      std::fprintf(stderr, "only %d of %d reopens were cache hits\n", hit_count, reopens);
+    std::printf("%-7s %12.1f %12.3f %12.3f %12.3f %12.3f %12.0f %13.3f%% %6d/%d\n", label.c_str(), cold_ms, p50, p99,
+                lazy_p50, lazy_p99, miss_lookup_us, miss_pct, fwd.count + lazy.count, 2 * reopens);
+    out["sizes"][label] = {{"bytes", text.size()},
+                           {"cold_ms", cold_ms},
+                           {"hit_p50_ms", p50},
+                           {"hit_p99_ms", p99},
+                           {"lazy_hit_p50_ms", lazy_p50},
+                           {"lazy_hit_p99_ms", lazy_p99},
+                           {"hits", fwd.count + lazy.count},
+                           {"miss_lookup_us", miss_lookup_us},
+                           {"miss_percent_of_cold", miss_pct},
+                           {"hit_lookup_p50_us", fwd.hit_lookup_us},
+                           {"lazy_hit_lookup_p50_us", lazy.hit_lookup_us}};
+    if (fwd.count != reopens || lazy.count != reopens) {
+      std::fprintf(stderr, "only %d (forward) and %d (lazy) of %d reopens were cache hits\n", fwd.count, lazy.count, reopens);
       return 1;
     }
   }
+  // hit_p50_ms is the default mode's (forward).
   out["targets"] = {{"hit_p50_ms_100KB_max", 0.5}, {"miss_percent_of_cold_max", 1.0}};
   std::printf("%s\n", out.dump().c_str());
   fs::remove_all(ws);

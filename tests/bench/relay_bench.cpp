@@ -3,7 +3,10 @@
 // run, so both paths see the same machine load.
 //
 //   relay_bench --server build/tests/bench/echo_server [--proxy build/src/lean-lsp-proxy]
-//               [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]...
+//               [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]... [--only small|100KB]
+//
+// The proxy runs in-process (LEAN_LSP_PROXY_NO_DAEMON=1 is set for it unless
+// --daemon is given): through the daemon, a message takes two more hops.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -13,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -99,6 +103,19 @@ class Peer {
     await_reply(id);
   }
 
+  /// CPU time the peer process itself (all its threads, not its children)
+  /// has used so far, from /proc/PID/task/*/schedstat (nanoseconds).
+  double own_cpu_us() const {
+    double ns = 0;
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec)) {
+      std::ifstream f(t.path() / "schedstat");
+      double run = 0;
+      if (f >> run) ns += run;
+    }
+    return ns / 1e3;
+  }
+
   std::int64_t next_id_ = 1;
 
  private:
@@ -110,6 +127,9 @@ class Peer {
 struct Stats {
   double p50_us = 0, p99_us = 0, msgs_per_s = 0, mb_per_s = 0;
   double cpu_us_per_msg = 0;  ///< CPU time of the peer process tree per request
+  /// CPU time of the peer itself (the echo server, or the proxy without its
+  /// server) per request during the throughput phase.
+  double own_cpu_us_per_msg = 0;
 };
 
 double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
@@ -142,11 +162,13 @@ void measure_throughput(Peer& peer, const std::string& method, const std::string
     bodies.push_back(proto::make_request(std::to_string(first + i), method, params));
     bytes += bodies.back().size();
   }
+  double cpu0 = peer.own_cpu_us();
   auto t0 = Clock::now();
   std::thread writer([&] { for (const auto& b : bodies) peer.send(b); });
   for (int i = 0; i < n; ++i) peer.await_reply(first + i);  // replies come back in order
   double secs = micros(Clock::now() - t0) / 1e6;
   writer.join();
+  out.own_cpu_us_per_msg = (peer.own_cpu_us() - cpu0) / n;
   out.msgs_per_s = n / secs;
   out.mb_per_s = static_cast<double>(bytes) / secs / 1e6;
 }
@@ -166,7 +188,9 @@ std::string lean_text(std::size_t bytes) {
 }
 
 void usage() {
-  std::fprintf(stderr, "usage: relay_bench --server ECHO [--proxy PROXY] [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]...\n");
+  std::fprintf(stderr,
+               "usage: relay_bench --server ECHO [--proxy PROXY] [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]... "
+               "[--only small|100KB] [--daemon]\n");
   std::exit(2);
 }
 
@@ -174,7 +198,8 @@ void usage() {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
-  std::string server, proxy, json_path;
+  std::string server, proxy, json_path, only;
+  bool daemon = false;
   std::vector<std::string> proxy_args = {"--log-level", "error"};
   bool quick = false;
   int rounds = 0;
@@ -187,6 +212,8 @@ int main(int argc, char** argv) {
     else if (a == "--rounds") rounds = std::atoi(value().c_str());
     else if (a == "--proxy-arg") proxy_args.push_back(value());
     else if (a == "--quick") quick = true;
+    else if (a == "--only") only = value();
+    else if (a == "--daemon") daemon = true;
     else usage();
   }
   if (server.empty()) usage();
@@ -199,6 +226,8 @@ int main(int argc, char** argv) {
       {"small", "textDocument/hover", small, quick ? 2000 : 20000, quick ? 20000 : 200000},
       {"100KB", "test/echo", large, quick ? 200 : 2000, quick ? 300 : 3000},
   };
+  if (!only.empty()) std::erase_if(cases, [&](const Case& c) { return c.name != only; });
+  if (!daemon) setenv("LEAN_LSP_PROXY_NO_DAEMON", "1", 1);  // the figures are the in-process proxy's
   std::vector<std::pair<std::string, std::vector<std::string>>> paths = {{"direct", {server}}};
   if (!proxy.empty()) {
     std::vector<std::string> argv_proxy = {proxy};
@@ -210,11 +239,15 @@ int main(int argc, char** argv) {
 
   for (const auto& c : cases)
     std::printf("%s: %s, %zu-byte request bodies\n", c.name, c.method.c_str(), proto::make_request("1000", c.method, c.params).size());
-  std::printf("%-6s %-8s %9s %9s %11s %9s %11s\n", "size", "path", "p50 µs", "p99 µs", "msgs/s", "MB/s", "CPU µs/msg");
+  // CPU µs/msg: the peer's process tree (for the proxy: with its server) over
+  // the whole run; own: the peer alone (echo server, or proxy) while pipelined.
+  std::printf("%-6s %-8s %9s %9s %11s %9s %11s %11s\n", "size", "path", "p50 µs", "p99 µs", "msgs/s", "MB/s", "CPU µs/msg",
+              "own CPU µs");
   std::string js = "{\"quick\":" + std::string(quick ? "true" : "false") + ",\"rounds\":" + std::to_string(rounds);
   for (const auto& c : cases) {
     std::vector<Stats> stats(paths.size());
-    std::vector<std::vector<double>> samples(paths.size()), rates(paths.size()), mbs(paths.size()), cpu(paths.size());
+    std::vector<std::vector<double>> samples(paths.size()), rates(paths.size()), mbs(paths.size()), cpu(paths.size()),
+        own_cpu(paths.size());
     // Rounds interleave the paths, so load from other users of the machine hits
     // both alike; a fresh peer per round keeps one slow start from skewing all.
     for (int r = 0; r < rounds; ++r) {
@@ -225,6 +258,7 @@ int main(int argc, char** argv) {
         measure_throughput(peer, c.method, c.params, c.throughput_n, t);
         rates[p].push_back(t.msgs_per_s);
         mbs[p].push_back(t.mb_per_s);
+        own_cpu[p].push_back(t.own_cpu_us_per_msg);
         double requests = c.latency_n * 1.1 + c.throughput_n + 3;  // incl. warm-up and handshake
         cpu[p].push_back(peer.finish() * 1e6 / requests);
       }
@@ -236,15 +270,16 @@ int main(int argc, char** argv) {
       s.msgs_per_s = percentile(rates[p], 0.5);  // median round
       s.mb_per_s = percentile(mbs[p], 0.5);
       s.cpu_us_per_msg = percentile(cpu[p], 0.5);
-      std::printf("%-6s %-8s %9.1f %9.1f %11.0f %9.1f %11.1f\n", c.name, paths[p].first.c_str(), s.p50_us, s.p99_us,
-                  s.msgs_per_s, s.mb_per_s, s.cpu_us_per_msg);
+      s.own_cpu_us_per_msg = percentile(own_cpu[p], 0.5);
+      std::printf("%-6s %-8s %9.1f %9.1f %11.0f %9.1f %11.1f %11.2f\n", c.name, paths[p].first.c_str(), s.p50_us, s.p99_us,
+                  s.msgs_per_s, s.mb_per_s, s.cpu_us_per_msg, s.own_cpu_us_per_msg);
     }
     char buf[512];
     js += std::string(",\"") + c.name + "\":{";
     for (std::size_t p = 0; p < paths.size(); ++p) {
-      std::snprintf(buf, sizeof buf, "%s\"%s\":{\"p50_us\":%.1f,\"p99_us\":%.1f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"cpu_us_per_msg\":%.1f}",
+      std::snprintf(buf, sizeof buf, "%s\"%s\":{\"p50_us\":%.1f,\"p99_us\":%.1f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"cpu_us_per_msg\":%.1f,\"own_cpu_us_per_msg\":%.2f}",
                     p ? "," : "", paths[p].first.c_str(), stats[p].p50_us, stats[p].p99_us, stats[p].msgs_per_s, stats[p].mb_per_s,
-                    stats[p].cpu_us_per_msg);
+                    stats[p].cpu_us_per_msg, stats[p].own_cpu_us_per_msg);
       js += buf;
     }
     if (paths.size() == 2) {

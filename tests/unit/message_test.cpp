@@ -105,3 +105,47 @@ TEST_CASE("client ids in the proxy's namespace round-trip through escaping") {
   CHECK_FALSE(needs_escape(Id::number(3)));
   CHECK_FALSE(needs_escape(Id::string("abc")));
 }
+
+TEST_CASE("members are found by key value: escaped keys and methods, whitespace, duplicates") {
+  // The key dispatch compares unescaped keys directly; an escaped key is
+  // decoded first, so both spellings mean the same member.
+  auto m = Message::parse(R"({"\u0069d":7,"m\u0065thod":"text\u0044ocument/hover","params":{"a":1}})");
+  CHECK(m.kind() == Kind::request);
+  CHECK(m.id()->raw() == "7");
+  CHECK(m.method() == "textDocument/hover");
+  CHECK(m.params() == R"({"a":1})");
+  auto spaced = Message::parse(" {\t\"id\" :\r\n\"x\" , \"result\" : [ 1 , 2 ] }\n");
+  CHECK(spaced.kind() == Kind::response);
+  CHECK(spaced.id()->string_value() == "x");
+  CHECK(spaced.result() == "[ 1 , 2 ]");
+  // Near-misses are other members.
+  auto near = Message::parse(R"({"ids":1,"methods":"x","param":{},"results":1,"errors":1,"jsonrpc2":1})");
+  CHECK(near.kind() == Kind::invalid);
+  // A later null id does not undo an earlier one; a later non-string method neither.
+  auto dup = Message::parse(R"({"id":3,"id":null,"method":"a","method":5})");
+  CHECK(dup.kind() == Kind::request);
+  CHECK(dup.id()->raw() == "3");
+  CHECK(dup.method() == "a");
+  CHECK(Message::parse(R"({"method":7})").kind() == Kind::invalid);
+}
+
+TEST_CASE("a message's id equals the same id read on its own") {
+  for (const char* raw : {"0", "-0", "42", "-17", "18446744073709551615", R"("a")", R"("\u0061")", R"("llp:3")", R"("")"}) {
+    auto m = Message::parse(std::string(R"({"id":)") + raw + R"(,"method":"m"})");
+    REQUIRE(m.id());
+    auto alone = Id::from_raw(raw);
+    REQUIRE(alone);
+    CHECK(*m.id() == *alone);
+    CHECK(m.id()->key() == alone->key());
+    CHECK(m.id()->raw() == raw);
+  }
+  CHECK_FALSE(Id::from_raw("-0") == Id::from_raw("0"));  // digits as sent, as before
+}
+
+TEST_CASE("take_method moves the method out of a consumed message") {
+  auto m = Message::parse(R"({"id":1,"method":"textDocument/hover","params":{}})");
+  std::string raw = m.raw();
+  std::string body = std::move(m).take_raw();
+  CHECK(body == raw);
+  CHECK(std::move(m).take_method() == "textDocument/hover");
+}

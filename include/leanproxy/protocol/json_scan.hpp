@@ -26,7 +26,16 @@ std::size_t skip_value(std::string_view s, std::size_t i);
 /// True if `text` is exactly one JSON value with optional surrounding whitespace.
 bool validate(std::string_view text);
 
-std::size_t skip_ws(std::string_view s, std::size_t i);
+/// Index of the first non-whitespace byte at or after `i` (s.size() if none).
+/// Inline: called between every two tokens, and most calls find no space.
+inline std::size_t skip_ws(std::string_view s, std::size_t i) {
+  while (i < s.size()) {
+    char c = s[i];
+    if (c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r')) break;
+    ++i;
+  }
+  return i;
+}
 
 /// The type of a raw value (judged by its first byte; the value must have been
 /// validated already).

@@ -33,6 +33,8 @@ class Id {
   Id() = default;
   /// `raw` must be a validated JSON number or string.
   static std::optional<Id> from_raw(std::string_view raw);
+  /// from_raw() for a value already validated as JSON (a message's own id).
+  static std::optional<Id> from_validated(std::string_view raw);
   static Id number(std::int64_t n);
   static Id string(std::string_view s);
 
@@ -73,6 +75,8 @@ class Message {
   std::string&& take_raw() && { return std::move(raw_); }
   const std::optional<Id>& id() const { return id_; }
   const std::string& method() const { return method_; }
+  /// Moves the method name out (the message is being consumed).
+  std::string take_method() && { return std::move(method_); }
   bool has_params() const { return params_.len > 0; }
   std::string_view params() const { return span(params_); }
   std::string_view result() const { return span(result_); }
