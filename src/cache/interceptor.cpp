@@ -9,6 +9,7 @@
 #include "leanproxy/lean/header.hpp"
 #include "leanproxy/protocol/json_scan.hpp"
 #include "leanproxy/util/log.hpp"
+#include "leanproxy/util/uri.hpp"
 
 namespace leanproxy::cache {
 
@@ -24,22 +25,6 @@ std::string reason_category(const std::string& reason) {
 }
 
 std::string header_syntax(const std::string& text) { return lean::parse_header(text).signature; }
-
-// A file:// URI's path (percent-escapes decoded); empty for other schemes.
-std::string uri_path(const std::string& uri) {
-  constexpr std::string_view scheme = "file://";
-  if (uri.compare(0, scheme.size(), scheme) != 0) return {};
-  std::string out;
-  for (std::size_t i = scheme.size(); i < uri.size(); ++i) {
-    if (uri[i] == '%' && i + 2 < uri.size()) {
-      out.push_back(static_cast<char>(std::stoi(uri.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(uri[i]);
-    }
-  }
-  return out;
-}
 
 // The document a request is about: `textDocument.uri`, else `uri` ($/lean/rpc/connect).
 std::optional<std::string> request_uri(std::string_view params) {
@@ -207,9 +192,9 @@ void CacheInterceptor::client_notification(const Message& m) {
     json::ArrayReader r(*changes);
     std::string_view c;
     while (r.next(c))
-      if (auto uri = str(c, {"uri"})) paths.push_back(uri_path(*uri));
+      if (auto uri = str(c, {"uri"})) paths.push_back(util::uri_path(*uri));
   } else if (m.method() == "textDocument/didSave") {
-    if (auto uri = str(m.params(), {"textDocument", "uri"})) paths.push_back(uri_path(*uri));
+    if (auto uri = str(m.params(), {"textDocument", "uri"})) paths.push_back(util::uri_path(*uri));
   } else {
     return;
   }

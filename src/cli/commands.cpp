@@ -17,6 +17,7 @@
 #include "leanproxy/pool/environment.hpp"
 #include "leanproxy/util/log.hpp"
 #include "leanproxy/util/proc_tree.hpp"
+#include "leanproxy/util/uri.hpp"
 
 #include <unistd.h>
 
@@ -278,7 +279,7 @@ int run_command(const proxy::Options& o) {
   else if (cmd == std::vector<std::string>{"cache", "disable"}) control_cmd = "cache.disable";
   else if (cmd.size() == 3 && cmd[0] == "cache" && cmd[1] == "explain") {
     control_cmd = "cache.explain";
-    args = json{{"uri", "file://" + std::filesystem::absolute(cmd[2]).lexically_normal().string()}}.dump();
+    args = json{{"uri", util::file_uri(std::filesystem::absolute(cmd[2]).lexically_normal().string())}}.dump();
   }
   std::string error;
   auto reply = daemon::control(control_cmd, error, false, o, args);

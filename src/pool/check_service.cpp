@@ -20,6 +20,7 @@
 #include "leanproxy/pool/server_connection.hpp"
 #include "leanproxy/protocol/json_scan.hpp"
 #include "leanproxy/util/log.hpp"
+#include "leanproxy/util/uri.hpp"
 
 namespace leanproxy::pool {
 
@@ -76,21 +77,6 @@ std::vector<std::string> lakefile_libraries(const std::string& toml, const std::
 }
 
 }  // namespace
-
-std::string file_uri(const std::string& path) {
-  // Percent-encode what a file URI cannot carry as is (as VS Code does).
-  std::string out = "file://";
-  for (unsigned char c : path) {
-    if (std::isalnum(c) || std::string_view("/-._~").find(static_cast<char>(c)) != std::string_view::npos || c >= 0x80)
-      out.push_back(static_cast<char>(c));
-    else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 std::string check_document_dir(const std::string& root) {
   // The first library named by the lakefile whose directory exists.
@@ -164,7 +150,7 @@ struct CheckService::Workspace {
     dir = check_document_dir(target.cwd);
     // The key of a check names one path for every slot: the documents are
     // interchangeable copies of one anonymous module (README: agent checks).
-    canonical_uri = file_uri((fs::path(dir) / "LeanProxyCheck.lean").string());
+    canonical_uri = util::file_uri((fs::path(dir) / "LeanProxyCheck.lean").string());
     // Without a cache the backend still fingerprints imports (a null store):
     // a warm document must be restarted when its imports are rebuilt.
     caching = service.store_ && target.use_cache;
@@ -288,7 +274,7 @@ struct CheckService::Workspace {
     try {
       ++service.stats_.server_starts;
       nlohmann::json init = {{"processId", nullptr},
-                             {"rootUri", file_uri(target.cwd)},
+                             {"rootUri", util::file_uri(target.cwd)},
                              {"capabilities", nlohmann::json::object()},
                              {"initializationOptions", {{"hasWidgets", false}}}};
       server->start(init.dump(), [this](bool ok, std::string detail) {
@@ -347,7 +333,7 @@ struct CheckService::Workspace {
     if (static_cast<int>(docs.size()) < target.docs) {
       auto d = std::make_unique<Doc>();
       d->slot = static_cast<int>(docs.size()) + 1;
-      d->uri = file_uri((fs::path(dir) / ("LeanProxyCheck" + std::to_string(d->slot) + ".lean")).string());
+      d->uri = util::file_uri((fs::path(dir) / ("LeanProxyCheck" + std::to_string(d->slot) + ".lean")).string());
       docs.push_back(std::move(d));
       return docs.back().get();
     }

@@ -15,6 +15,7 @@
 #include "leanproxy/pool/server_connection.hpp"
 #include "leanproxy/protocol/json_scan.hpp"
 #include "leanproxy/util/log.hpp"
+#include "leanproxy/util/uri.hpp"
 #include "leanproxy/util/proc_tree.hpp"
 
 namespace leanproxy::pool {
@@ -212,7 +213,7 @@ void ServerPool::warm_up(Spare& s) {
   std::string header = hottest_header(s.spec.cwd);
   if (header.empty()) return mark_ready(s);
   // Inside the workspace's library, so Lake gives it the real files' options.
-  s.warm_uri = file_uri((fs::path(check_document_dir(s.spec.cwd)) / "LeanProxyWarm.lean").string());
+  s.warm_uri = util::file_uri((fs::path(check_document_dir(s.spec.cwd)) / "LeanProxyWarm.lean").string());
   s.warm_open = true;
   s.conn->notify("textDocument/didOpen", "{\"textDocument\":{\"uri\":" + leanproxy::json::quote(s.warm_uri) +
                                              ",\"languageId\":\"lean4\",\"version\":1,\"text\":" +

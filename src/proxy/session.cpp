@@ -25,6 +25,7 @@
 #include "leanproxy/shims/shim.hpp"
 #include "leanproxy/util/log.hpp"
 #include "leanproxy/util/proc_tree.hpp"
+#include "leanproxy/util/uri.hpp"
 
 namespace leanproxy::proxy {
 
@@ -504,8 +505,16 @@ void Session::set_cache_enabled(bool on) {
   if (impl_->interceptor_) impl_->interceptor_->set_enabled(on);
 }
 
-std::optional<std::string> Session::explain(const std::string& uri) const {
+std::optional<std::string> Session::explain(const std::string& asked) const {
   if (!impl_->interceptor_) return std::nullopt;
+  // Editors encode URIs differently (VS Code escapes non-ASCII, the CLI does
+  // not): an open document whose path is the asked one is the one meant.
+  std::string uri = asked;
+  if (!impl_->router_.documents().find(uri)) {
+    std::string path = util::uri_path(asked);
+    for (const auto* d : impl_->router_.documents().in_open_order())
+      if (!path.empty() && util::uri_path(d->uri) == path) uri = d->uri;
+  }
   std::string now = impl_->interceptor_->explain(uri);
   if (now.find("\"open\":false") != std::string::npos) return std::nullopt;
   std::string last = impl_->config_.store ? impl_->config_.store->get_meta("last-key:" + uri).value_or("null") : "null";

@@ -109,3 +109,27 @@ test('each session\'s server gets its client\'s cwd and environment, not the dae
     }
   });
 });
+
+test('cache explain FILE finds the open document whatever its URI encoding (spaces, non-ASCII as VS Code escapes them)', { skip: simSkip }, async () => {
+  await inWorld('explain', async (w) => {
+    const ws = simWorkspace(w.root);
+    const file = path.join(ws.dir, 'Dé mo.lean');
+    const uri = `file://${encodeURI(file)}`;  // VS Code: "D%C3%A9%20mo.lean"
+    assert.match(uri, /D%C3%A9%20mo\.lean$/);
+    const s = await leanSession(w, ws);
+    await openAndWait(s.lsp, uri, 'import Demo.A\n#eval a\n');
+    const r = w.cli(['cache', 'explain', file, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const e = JSON.parse(r.stdout);
+    assert.equal(e.uri, uri);
+    assert.equal(e.version, 1);
+    assert.ok(e.components && Object.keys(e.components).length > 0, r.stdout);
+    const plain = w.cli(['cache', 'explain', file]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.ok(plain.stdout.startsWith(`${uri} (version 1)\n`), plain.stdout);
+    const none = w.cli(['cache', 'explain', path.join(ws.dir, 'Nope.lean')]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /Nope\.lean is not open in any session/);
+    assert.equal(await s.lsp.shutdown(), 0);
+  });
+});

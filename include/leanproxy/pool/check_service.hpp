@@ -87,8 +87,6 @@ class CheckService {
   std::map<std::string, std::unique_ptr<Workspace>> workspaces_;
 };
 
-/// The file:// URI of an absolute path, percent-encoded as VS Code writes it.
-std::string file_uri(const std::string& path);
 
 /// The directory check documents live in: the workspace's library (its
 /// first `lean_lib` / default target directory when it exists), so Lake
