@@ -179,3 +179,21 @@ TEST_CASE("proxy bug B5: the server's republish with the stale-imports note reac
   CHECK(direct->shutdown() == 0);
   CHECK(p->shutdown() == 0);
 }
+
+// B6. A client's file URI with a malformed percent-escape (`%zz`, a trailing
+// `%`) in didSave / didChangeWatchedFiles made the interceptor's URI decoding
+// throw (std::stoi) out of the event loop: the proxy died (and the simulator's
+// watchdog had the same bug; Lean ignores such a URI).
+TEST_CASE("proxy bug B6: malformed %-escapes in watched-file and didSave URIs do not end the session") {
+  Fixture f;
+  auto p = f.proxy();
+  p->open(f.main, "import Demo.B\n#eval b\n", 1);
+  REQUIRE(p->wait(f.main, 1));
+  p->notify("workspace/didChangeWatchedFiles",
+            {{"changes", json::array({{{"uri", "file:///tmp/a%zz.lean"}, {"type", 2}}, {{"uri", "file:///b%"}, {"type", 2}}})}});
+  p->notify("textDocument/didSave", {{"textDocument", {{"uri", "file:///tmp/c%4.lean"}}}});
+  p->change(f.main, 2, "import Demo.B\n#eval b\n", "import Demo.B\n#eval b + 1\n");
+  REQUIRE(p->wait(f.main, 2));
+  CHECK(count_lines(f.log, "exited unexpectedly") == 0);  // neither the proxy nor the server died
+  CHECK(p->shutdown() == 0);
+}

@@ -65,10 +65,11 @@ struct Cursor {
       if (e == 'n') out.push_back('\n');
       else if (e == 't') out.push_back('\t');
       else if (e == 'r') out.push_back('\r');
-      else if (e == 'x' && i + 2 < s.size()) {
+      else if (e == 'x' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
         out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
         i += 2;
-      } else out.push_back(e);  // \\ \" \'
+      } else out.push_back(e);  // \\ \" \' (and a malformed \x, kept as x)
     }
     if (i >= s.size()) bad = true;  // unterminated
     ++i;

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include <leanproxy/util/uri.hpp>
+
 namespace leansim {
 
 long env_int(const char* name, long def) {
@@ -126,20 +128,8 @@ std::string self_exe() {
 
 std::string self_dir() { return std::filesystem::path(self_exe()).parent_path().string(); }
 
-std::string uri_to_path(const std::string& uri) {
-  const std::string prefix = "file://";
-  if (uri.rfind(prefix, 0) != 0) return "";
-  std::string rest = uri.substr(prefix.size()), out;
-  for (std::size_t i = 0; i < rest.size(); ++i) {
-    if (rest[i] == '%' && i + 2 < rest.size()) {
-      out += static_cast<char>(std::stoi(rest.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += rest[i];
-    }
-  }
-  return out;
-}
+// A malformed escape (`%zz`) is kept as is: the URI is the client's.
+std::string uri_to_path(const std::string& uri) { return leanproxy::util::uri_path(uri); }
 
 std::string path_to_uri(const std::string& path) {
   std::string out = "file://";
