@@ -120,6 +120,7 @@ class Relay final : public proxy::RouterIo {
     for (auto r = from_client_.next(); r.status != framing::FrameParser::Status::need_more; r = from_client_.next()) {
       if (r.status == framing::FrameParser::Status::error) {
         log::warn("client: " + r.error);
+        if (!r.sample.empty()) log::trace("client: the bytes: \"" + r.sample + "\"");
         continue;
       }
       router_.from_client(Message::parse(std::move(r.body)));

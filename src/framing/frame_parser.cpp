@@ -141,7 +141,8 @@ FrameParser::Result FrameParser::parse_header() {
       resync_ = true;
       Result e;
       e.status = Status::error;
-      e.error = "skipped " + std::to_string(n) + " bytes of garbage " + where + ": \"" + printable(r.substr(0, n)) + "\"";
+      e.error = "skipped " + std::to_string(n) + " bytes of garbage " + where;
+      e.sample = printable(r.substr(0, n));
       pos_ += start + n;
       compact();
       return e;
@@ -211,7 +212,7 @@ FrameParser::Result FrameParser::parse_header() {
   pos_ += body_start;
 
   bool have_length = false;
-  std::string bad;
+  std::string bad, sample;
   unsigned long long length = 0;
   while (!block.empty()) {
     std::size_t nl = block.find('\n');
@@ -220,14 +221,19 @@ FrameParser::Result FrameParser::parse_header() {
     line = trim(line);
     if (line.empty()) continue;
     std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) { bad = "header line without ':': \"" + printable(line) + "\""; continue; }
+    if (colon == std::string_view::npos) {
+      bad = "header line without ':'";
+      sample = printable(line);
+      continue;
+    }
     std::string_view name = trim(line.substr(0, colon));
     std::string_view value = trim(line.substr(colon + 1));
     if (!iequals(name, kContentLength)) continue;  // Content-Type and friends
     unsigned long long v = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     if (ec != std::errc() || p != value.data() + value.size() || value.empty()) {
-      bad = "invalid Content-Length \"" + printable(value) + "\"";
+      bad = "invalid Content-Length";
+      sample = printable(value);
       have_length = false;
       break;
     }
@@ -239,6 +245,7 @@ FrameParser::Result FrameParser::parse_header() {
     Result e;
     e.status = Status::error;
     e.error = bad.empty() ? "frame header without Content-Length; dropped" : bad + "; header dropped";
+    e.sample = std::move(sample);
     compact();
     return e;
   }

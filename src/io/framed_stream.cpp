@@ -60,6 +60,7 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
         auto r = self->parser.next();
         if (r.status == framing::FrameParser::Status::need_more) break;
         if (r.status == framing::FrameParser::Status::error) {
+          if (!r.sample.empty()) log::trace(self->name + ": the bytes: \"" + r.sample + "\"");
           if (self->handlers.on_frame_error) self->handlers.on_frame_error(r.error);
         } else if (self->handlers.on_message) {
           self->handlers.on_message(std::move(r.body));

@@ -1,12 +1,14 @@
 // The daemon's socket is private: 0600 in a 0700 directory of ours; other
 // uids are refused (SO_PEERCRED) with a clear error; a runtime directory that
-// is not ours, or that cannot be made, sends the proxy in-process.
+// is not ours, or that cannot be made, sends the proxy in-process. Logs below
+// the trace level carry no document text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inWorld, Lsp, paths, skip, otherUidOr, connectedDaemonPid, socketName, waitFor } from './lib.mjs';
+import { randomBytes } from 'node:crypto';
+import { inWorld, Lsp, paths, skip, simSkip, otherUidOr, connectedDaemonPid, socketName, waitFor, simWorkspace } from './lib.mjs';
 
 // A tiny client for another uid: connects, waits for the daemon to speak, prints
 // {reply} (whatever came back) or {error} (the connect error code).
@@ -161,5 +163,58 @@ test('without LEAN_LSP_PROXY_RUNTIME_DIR (set empty) the daemon lives in $XDG_RU
     assert.ok(fs.statSync(w.socket).isSocket(), `no socket at ${w.socket}`);
     assert.equal(fs.statSync(w.runtime).mode & 0o777, 0o700);
     assert.equal(await lsp.shutdown(), 0);
+  });
+});
+
+test('no document text in the logs below the trace level (editor session, junk on the wire, agent checks, daemon log)', { skip: simSkip, timeout: 60000 }, async () => {
+  await inWorld('log-audit', async (w) => {
+    const secret = `Secret${randomBytes(6).toString('hex')}`;
+    const ws = simWorkspace(w.root);
+    const uri = ws.uri('Main.lean');
+    // Through the daemon, at --log-level debug (World.proxy): the text, an
+    // edit, an error naming the secret, a hover on it, junk bytes carrying it.
+    const p = w.proxy(['lake', 'serve'], { cwd: ws.dir });
+    const lsp = new Lsp(p);
+    await lsp.initialize(ws.uri(''));
+    lsp.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'lean4', version: 1, text: `import Demo.A\n-- ${secret}\n#eval a\n` } });
+    await lsp.request('textDocument/waitForDiagnostics', { uri, version: 1 }, 30000);
+    lsp.notify('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: `import Demo.A\n#check ${secret}\n` }] });
+    await lsp.request('textDocument/waitForDiagnostics', { uri, version: 2 }, 30000);
+    const pub = lsp.messages.filter((m) => m.method === 'textDocument/publishDiagnostics' && m.params.version === 2).at(-1);
+    assert.match(JSON.stringify(pub.params.diagnostics), new RegExp(secret), 'the secret is in the diagnostics (so the audit means something)');
+    await lsp.request('textDocument/hover', { textDocument: { uri }, position: { line: 1, character: 8 } });
+    p.stdin.write(`${secret} junk\r\n\r\n`);
+    await lsp.request('textDocument/hover', { textDocument: { uri }, position: { line: 1, character: 8 } });
+    // An agent check through the daemon, and one in-process.
+    const file = path.join(ws.dir, 'Attempt.lean');
+    fs.writeFileSync(file, `import Demo.A\ntheorem ${secret} : a = 2 := by decide\n#check ${secret}x\n`);
+    const viaDaemon = w.cli(['check', '--root', ws.dir, file, '--log-level', 'debug']);
+    assert.equal(viaDaemon.code, 1, viaDaemon.stderr);
+    assert.match(viaDaemon.stdout, new RegExp(`${secret}x`), 'the check reports it');
+    const inProcess = w.cli(['check', '--root', ws.dir, file, '--no-daemon', '--log-level', 'debug']);
+    assert.equal(inProcess.code, 1, inProcess.stderr);
+    assert.equal(await lsp.shutdown(), 0);
+    // Log lines only: the CLI's own report (its verdict on stderr) is output, not a log.
+    const logLines = (text) => text.split('\n').filter((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z (TRACE|DEBUG|INFO|WARN|ERROR) /.test(l));
+    for (const [where, text] of [['editor proxy stderr', p.stderrText], ['daemon log', w.logText()],
+      ['check via daemon stderr', viaDaemon.stderr], ['check in-process stderr', inProcess.stderr]]) {
+      const lines = logLines(text);
+      if (where !== 'check via daemon stderr') assert.ok(lines.length > 0, `${where}: no log lines at all?\n${text}`);
+      assert.deepEqual(lines.filter((l) => l.includes(secret)), [], `${where} carries document text`);
+    }
+    assert.match(p.stderrText, /skipped \d+ bytes of garbage/, 'the junk was reported, without its bytes');
+  });
+});
+
+test('at --log-level trace the junk bytes are logged (what the audit above would have caught)', { skip: simSkip, timeout: 30000 }, async () => {
+  await inWorld('log-trace', async (w) => {
+    const secret = `Secret${randomBytes(6).toString('hex')}`;
+    const p = w.proxy([paths.crashy], { args: ['--no-daemon', '--log-level', 'trace'] });
+    const lsp = new Lsp(p);
+    await lsp.initialize();
+    p.stdin.write(`${secret} junk\r\n\r\n`);
+    await lsp.request('test/documents', null);
+    await waitFor(() => p.stderrText.includes(secret), 5000, () => p.stderrText.slice(-2000));
+    await lsp.shutdown();
   });
 });

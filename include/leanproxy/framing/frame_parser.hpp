@@ -40,7 +40,11 @@ class FrameParser {
   struct Result {
     Status status = Status::need_more;
     std::string body;
+    /// What was wrong, without any of the stream's bytes: logs below the
+    /// trace level never carry document text, and junk may be part of one.
     std::string error;
+    /// The offending bytes (printable, at most 60), for trace-level logs only.
+    std::string sample;
   };
 
   /// Appends bytes read from the stream.
