@@ -2,20 +2,11 @@
 #include "leanproxy/pool/sandbox.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <string_view>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "leanproxy/util/exec_path.hpp"
-#include "leanproxy/util/proc_tree.hpp"
-
-extern char** environ;
+#include "leanproxy/util/run_capture.hpp"
 
 namespace leanproxy::pool {
 
@@ -26,70 +17,6 @@ bool under_tmp(std::string_view p) { return p == "/tmp" || p.rfind("/tmp/", 0) =
 std::string parent_dir(const std::string& p) {
   auto slash = p.rfind('/');
   return slash == std::string::npos || slash == 0 ? std::string("/") : p.substr(0, slash);
-}
-
-struct Probe {
-  bool ok = false;
-  std::string output;  ///< bwrap's stdout + stderr (its reason when it fails)
-};
-
-// Runs `argv` with stdout and stderr captured, stdin /dev/null, a deadline.
-// Registered as our own child, so a subreaper's orphan reaping leaves its
-// status to us (as util::run_capture does).
-Probe run_probe(const std::vector<std::string>& argv) {
-  Probe r;
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return r;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc;
-  {
-    auto own = proc::OwnChildren::lock();
-    rc = ::posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
-    if (rc == 0) proc::OwnChildren::add(pid);
-  }
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(out[0]);
-    r.output = std::string("cannot run ") + argv[0];
-    return r;
-  }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  bool timed_out = false;
-  char buf[1024];
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    pollfd p{out[0], POLLIN, 0};
-    int n = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) continue;
-    ssize_t got = ::read(out[0], buf, sizeof buf);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    if (r.output.size() < 4096) r.output.append(buf, static_cast<std::size_t>(got));
-  }
-  ::close(out[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  proc::OwnChildren::remove(pid);
-  while (!r.output.empty() && (r.output.back() == '\n' || r.output.back() == ' ')) r.output.pop_back();
-  if (timed_out) r.output = "bwrap did not finish within 5 s";
-  r.ok = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  return r;
 }
 
 }  // namespace
@@ -147,10 +74,13 @@ SandboxCommand make_sandboxed(const std::vector<std::string>& argv, const std::s
     }
   }
   std::string true_exe = util::find_on_path("true", "/usr/bin:/bin");
-  Probe p = run_probe(sandbox_argv(bwrap, {true_exe.empty() ? std::string("/bin/true") : true_exe}, "/"));
-  if (!p.ok) {
+  auto p = util::run_capture(sandbox_argv(bwrap, {true_exe.empty() ? std::string("/bin/true") : true_exe}, "/"), "/",
+                             std::chrono::seconds(5), /*with_stderr=*/true);
+  std::string output = p.timed_out ? "bwrap did not finish within 5 s" : p.out.substr(0, 4096);
+  while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+  if (!p.ok()) {
     c.problem = "--sandbox: bubblewrap (" + bwrap + ") cannot set up its sandbox here" +
-                (p.output.empty() ? std::string() : " (" + p.output + ")") +
+                (output.empty() ? std::string() : " (" + output + ")") +
                 "; user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone, "
                 "user.max_user_namespaces) or forbidden in this container" + not_run;
     return c;

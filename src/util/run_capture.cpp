@@ -16,7 +16,8 @@ namespace leanproxy::util {
 
 bool Captured::ok() const { return !timed_out && status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 
-Captured run_capture(const std::vector<std::string>& argv, const std::string& cwd, std::chrono::milliseconds timeout) {
+Captured run_capture(const std::vector<std::string>& argv, const std::string& cwd, std::chrono::milliseconds timeout,
+                     bool with_stderr) {
   Captured c;
   if (argv.empty()) return c;
   int out[2];
@@ -25,7 +26,8 @@ Captured run_capture(const std::vector<std::string>& argv, const std::string& cw
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  if (with_stderr) posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  else posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -4,10 +4,13 @@
 // simulator's own event log, never on wall time.
 #include <doctest/doctest.h>
 
+#include "check_helpers.hpp"
 #include "harness.hpp"
 #include "workspace_fixture.hpp"
 
 using namespace cachetest;
+using checktest::check;
+using checktest::has_message;
 
 namespace {
 
@@ -30,17 +33,6 @@ struct Fixture {
   }
 };
 
-json check(Peer& p, const json& params, int timeout_ms = 30000) {
-  json r = p.request("$/leanProxy/check", params, timeout_ms);
-  REQUIRE_MESSAGE(r.contains("result"), r.dump());
-  return r["result"];
-}
-
-bool has_message(const json& diags, const std::string& needle) {
-  for (const auto& d : diags)
-    if (d.value("message", "").find(needle) != std::string::npos) return true;
-  return false;
-}
 
 }  // namespace
 

@@ -13,10 +13,13 @@
 #include <thread>
 #include <unistd.h>
 
+#include "check_helpers.hpp"
 #include "harness.hpp"
 #include "workspace_fixture.hpp"
 
 using namespace cachetest;
+using checktest::check;
+using checktest::has_message;
 namespace fs = std::filesystem;
 
 namespace {
@@ -70,17 +73,6 @@ struct Sbx {
   }
 };
 
-json check(Peer& p, const json& params, int timeout_ms = 30000) {
-  json r = p.request("$/leanProxy/check", params, timeout_ms);
-  REQUIRE_MESSAGE(r.contains("result"), r.dump());
-  return r["result"];
-}
-
-bool has_message(const json& diags, const std::string& needle) {
-  for (const auto& d : diags)
-    if (d.value("message", "").find(needle) != std::string::npos) return true;
-  return false;
-}
 
 // A TCP listener on the host's loopback; counts connections made to it.
 struct Listener {

@@ -16,8 +16,9 @@ struct Captured {
   bool ok() const;  ///< exited with code 0 in time
 };
 
-/// Blocking; call it off the I/O thread. stderr is discarded, stdin is /dev/null.
+/// Blocking; call it off the I/O thread. stdin is /dev/null; stderr is
+/// discarded, or captured with stdout when `with_stderr` (a reason to show).
 Captured run_capture(const std::vector<std::string>& argv, const std::string& cwd,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                     std::chrono::milliseconds timeout = std::chrono::seconds(30), bool with_stderr = false);
 
 }  // namespace leanproxy::util
