@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "driver.hpp"
+#include "elaborate.hpp"
 #include "lang.hpp"
 #include "lang_io.hpp"
 
@@ -9,19 +10,6 @@
 #include <filesystem>
 
 using namespace leansim;
-
-namespace {
-
-std::vector<json> diags_of(const std::string& text, Options opts = {}) {
-  Header h = parse_header(text);
-  Env env;
-  std::vector<json> out;
-  for (const auto& c : elaborate(text, h.end, env, opts))
-    for (const auto& d : c.diags) out.push_back(diag_to_json(text, d, true));
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("IO: writeFile writes (Unit: no message), readFile shows the contents as a Lean String") {
   simtest::TempDir dir;

@@ -2,20 +2,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "elaborate.hpp"
 #include "lang.hpp"
 
 using namespace leansim;
 
 namespace {
-
-std::vector<json> diags_of(const std::string& text, Options opts = {}, bool silent = true) {
-  Header h = parse_header(text);
-  Env env;
-  std::vector<json> out;
-  for (const auto& c : elaborate(text, h.end, env, opts))
-    for (const auto& d : c.diags) out.push_back(diag_to_json(text, d, silent));
-  return out;
-}
 
 json range(int l0, int c0, int l1, int c1) {
   return {{"start", {{"line", l0}, {"character", c0}}}, {"end", {{"line", l1}, {"character", c1}}}};
