@@ -19,6 +19,19 @@
 namespace leanproxy::io {
 namespace asio = boost::asio;
 
+namespace {
+// While a read handler hands out the frames of one read, sends are queued but
+// not written; each stream they went to is written once when the handler is
+// done. A read of k frames then costs one writev per destination rather than
+// one for the first frame (Asio writes speculatively) and one for the rest.
+// Per thread: each event loop runs on one thread.
+struct Cork {
+  int depth = 0;
+  std::vector<std::shared_ptr<FramedStream::Impl>> dirty;
+};
+thread_local Cork cork;
+}  // namespace
+
 struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
   // Output bytes in write order. A chunk holds the headers and bodies of
   // small frames back to back, or one large body on its own (never copied);
@@ -56,20 +69,39 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
         return;
       }
       self->parser.feed(std::string_view(self->buffer.data(), n));
-      for (;;) {
-        auto r = self->parser.next();
-        if (r.status == framing::FrameParser::Status::need_more) break;
-        if (r.status == framing::FrameParser::Status::error) {
-          if (!r.sample.empty()) log::trace(self->name + ": the bytes: \"" + r.sample + "\"");
-          if (self->handlers.on_frame_error) self->handlers.on_frame_error(r.error);
-        } else if (self->handlers.on_message) {
-          self->handlers.on_message(std::move(r.body));
+      {
+        Corked corked;  // the replies and forwards of this read leave before the next read
+        for (;;) {
+          auto r = self->parser.next();
+          if (r.status == framing::FrameParser::Status::need_more) break;
+          if (r.status == framing::FrameParser::Status::error) {
+            if (!r.sample.empty()) log::trace(self->name + ": the bytes: \"" + r.sample + "\"");
+            if (self->handlers.on_frame_error) self->handlers.on_frame_error(r.error);
+          } else if (self->handlers.on_message) {
+            self->handlers.on_message(std::move(r.body));
+          }
+          if (self->closed) return;
         }
-        if (self->closed) return;
       }
       self->read();
     });
   }
+
+  /// Holds writes back for the scope; the outermost one writes what queued.
+  struct Corked {
+    Corked() { ++cork.depth; }
+    ~Corked() {
+      if (--cork.depth > 0) return;
+      auto dirty = std::move(cork.dirty);
+      cork.dirty.clear();
+      for (auto& s : dirty) {
+        s->corked = false;
+        s->write_more();
+      }
+    }
+    Corked(const Corked&) = delete;
+    Corked& operator=(const Corked&) = delete;
+  };
 
   void report_closed(const std::string& why) {
     if (closed_reported) return;
@@ -145,6 +177,9 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
 
   void close() {
     if (closed) return;
+    // Held back by the cork: start the write, so what an uncorked send would
+    // have written at once (Asio writes speculatively) still leaves.
+    if (corked) write_more();
     closed = true;
     boost::system::error_code ignored;
     reader.cancel(ignored);
@@ -166,6 +201,7 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
   std::vector<asio::const_buffer> gather;
   std::size_t batch = 0, queued = 0, queue_limit = 0;
   bool writing = false, failed = false, closed = false, closed_reported = false, stalled = false;
+  bool corked = false;  ///< in cork.dirty: written when the current read handler is done
   std::vector<std::function<void()>> flush_waiters;
 };
 
@@ -188,7 +224,12 @@ void FramedStream::send(std::string body) {
   }
   bool alone = impl_->queued == 0;
   impl_->enqueue(std::move(body));
-  impl_->write_more();
+  if (cork.depth == 0) {
+    impl_->write_more();
+  } else if (!impl_->corked) {
+    impl_->corked = true;
+    cork.dirty.push_back(impl_);
+  }
   if (impl_->queue_limit && impl_->queued > impl_->queue_limit && !alone && !impl_->stalled) {
     impl_->stalled = true;
     log::warn(impl_->name + ": " + std::to_string(impl_->queued) + " bytes wait to be written; the peer stopped reading");

@@ -15,7 +15,8 @@ std::optional<Id> Id::from_validated(std::string_view raw) {
   switch (json::type_of(raw)) {
     case json::Type::number: {
       // LSP ids are integers; keep the digits as sent (no double round-trip).
-      if (raw.find_first_of(".eE") != std::string_view::npos) return std::nullopt;
+      for (char c : raw)  // a plain loop: find_first_of scans the text once per character sought
+        if (c == '.' || c == 'e' || c == 'E') return std::nullopt;
       id.raw_.assign(raw);
       id.key_.reserve(raw.size() + 1);
       id.key_.push_back('n');
@@ -90,13 +91,13 @@ Message Message::parse(std::string body) {
   };
   std::string_view k, v;
   while (r.next(k, v)) {
+    // A key that matches as written has no escapes; only the others need
+    // the look for a backslash (one that decodes to "id" is still "id").
     std::string_view name = k.substr(1, k.size() - 2);
-    Member member;
-    if (name.find('\\') == std::string_view::npos) {
-      member = which(name);
-    } else {
+    Member member = which(name);
+    if (member == Member::other && name.find('\\') != std::string_view::npos) {
       auto decoded = json::decode_string(k);
-      member = decoded ? which(*decoded) : Member::other;
+      if (decoded) member = which(*decoded);
     }
     switch (member) {
       case Member::id:

@@ -166,7 +166,7 @@ std::string document(std::size_t size, int decls) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string proxy, sim_bin;
+  std::string proxy, sim_bin, only;
   bool quick = false;
   int reopens = 0;
   for (int i = 1; i < argc; ++i) {
@@ -175,13 +175,14 @@ int main(int argc, char** argv) {
     else if (a == "--proxy" && i + 1 < argc) proxy = argv[++i];
     else if (a == "--sim-bin" && i + 1 < argc) sim_bin = argv[++i];
     else if (a == "--reopens" && i + 1 < argc) reopens = std::atoi(argv[++i]);
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: cache_bench --proxy PROXY --sim-bin DIR [--quick] [--reopens N]\n");
+      std::fprintf(stderr, "usage: cache_bench --proxy PROXY --sim-bin DIR [--quick] [--reopens N] [--only 10KB|100KB|1MB]\n");
       return 2;
     }
   }
   if (proxy.empty() || sim_bin.empty()) {
-    std::fprintf(stderr, "usage: cache_bench --proxy PROXY --sim-bin DIR [--quick] [--reopens N]\n");
+    std::fprintf(stderr, "usage: cache_bench --proxy PROXY --sim-bin DIR [--quick] [--reopens N] [--only 10KB|100KB|1MB]\n");
     return 2;
   }
   if (reopens == 0) reopens = quick ? 10 : 60;
@@ -214,6 +215,7 @@ int main(int argc, char** argv) {
   const int decls = 20;
   for (std::size_t size : {std::size_t{10} << 10, std::size_t{100} << 10, std::size_t{1} << 20}) {
     std::string label = size >= (1u << 20) ? "1MB" : std::to_string(size >> 10) + "KB";
+    if (!only.empty() && label != only) continue;
     std::string text = document(size, decls);
     std::string uri = "file://" + (ws / ("Doc" + label + ".lean")).string();
     std::string cache_dir = (ws / ("cache-" + label)).string();
