@@ -203,9 +203,28 @@ DocAnswer Backend::compute(const DocQuery& q) {
   worker_view.field(fp.digest).field(id.lake_config);
   a.deps = worker_view.hex_digest();
   a.modules = std::move(fp.modules);
-  a.key = derive_key(id, DocumentIdentity{q.uri, q.build_mode, q.text, fp.digest});
+  a.key = derive_key(id, DocumentIdentity{q.uri, q.build_mode, q.text, fp.digest, text_sha256(q.uri, q.text)});
   a.cacheable = true;
   return a;
+}
+
+std::string Backend::text_sha256(const std::string& uri, const std::string& text) {
+  constexpr std::size_t kMaxBytes = 64u << 20;  // texts kept for the comparison, all documents together
+  auto it = hashed_texts_.find(uri);
+  if (it != hashed_texts_.end() && it->second.text == text) return it->second.sha256;
+  std::string digest = sha256_hex(text);
+  if (it != hashed_texts_.end()) {
+    hashed_bytes_ -= it->second.text.size();
+    hashed_texts_.erase(it);
+  }
+  if (text.size() > kMaxBytes / 4) return digest;
+  while (hashed_bytes_ + text.size() > kMaxBytes && !hashed_texts_.empty()) {  // any one goes: rarely reached
+    hashed_bytes_ -= hashed_texts_.begin()->second.text.size();
+    hashed_texts_.erase(hashed_texts_.begin());
+  }
+  hashed_texts_.emplace(uri, HashedText{text, digest});
+  hashed_bytes_ += text.size();
+  return digest;
 }
 
 void Backend::query(DocQuery q, std::function<void(DocAnswer)> done) {

@@ -104,6 +104,7 @@ void CacheInterceptor::server_exited() {
   }
   client_waits_.clear();
   answer_requests_.clear();
+  close_clears_.clear();  // a dead server sends no more clears
 }
 
 bool CacheInterceptor::before_document_notification(const Message& m) {
@@ -148,6 +149,7 @@ void CacheInterceptor::document_notification(const Message& m) {
   if (method == "textDocument/didClose") {
     auto it = docs_.find(*uri);
     if (it != docs_.end()) {
+      if (it->second.server_open) ++close_clears_[*uri];
       release_waits(it->second.v);
       fail_waiting(it->second.v, protocol::error_code::content_modified, "the document was closed");
       docs_.erase(it);
@@ -333,10 +335,18 @@ bool CacheInterceptor::server_notification(const Message& m) {
   if (!publish && method != "$/lean/fileProgress") return false;
   auto uri = publish ? str(m.params(), {"uri"}) : str(m.params(), {"textDocument", "uri"});
   if (!uri) return false;
+  auto version = publish ? integer(m.params(), {"version"}) : integer(m.params(), {"textDocument", "version"});
+  if (publish && !version) {
+    auto c = close_clears_.find(*uri);
+    if (c != close_clears_.end()) {  // the clear after a client's didClose
+      if (--c->second == 0) close_clears_.erase(c);
+      auto open = docs_.find(*uri);
+      return open != docs_.end() && open->second.v.lookup == Lookup::hit;  // reopened and served meanwhile
+    }
+  }
   auto it = docs_.find(*uri);
   if (it == docs_.end()) return false;
   Version& v = it->second.v;
-  auto version = publish ? integer(m.params(), {"version"}) : integer(m.params(), {"textDocument", "version"});
   if (publish) {
     // Lean clears a closed document's diagnostics; after the proxy's own
     // didClose (a worker restart) the client still has the document open.

@@ -12,12 +12,16 @@
 
 namespace leanproxy::cache::detail {
 
+// `obj` is always valid JSON here (a parsed message's params, or a record the
+// store validated), so lookups enter objects rather than skip them whole: a
+// didOpen's uri does not cost a scan of its text.
 inline std::optional<std::string> str(std::string_view obj, std::initializer_list<std::string_view> path) {
-  auto raw = json::path(obj, path);
-  return raw ? json::decode_string(*raw) : std::nullopt;
+  auto raw = json::enter_path(obj, path);
+  if (!raw || raw->empty() || raw->front() != '"') return std::nullopt;
+  return json::decode_scanned_string(*raw);
 }
 inline std::optional<std::int64_t> integer(std::string_view obj, std::initializer_list<std::string_view> path) {
-  auto raw = json::path(obj, path);
+  auto raw = json::enter_path(obj, path);
   return raw ? json::to_int64(*raw) : std::nullopt;
 }
 

@@ -6,19 +6,24 @@
 namespace leanproxy::cache {
 
 Key derive_key(const ServerIdentity& s, const DocumentIdentity& d) {
-  const std::pair<const char*, const std::string*> parts[] = {
-      {"lean_version", &s.lean_version}, {"lean_path", &s.lean_path},           {"toolchain_file", &s.toolchain_file},
-      {"workspace_root", &s.workspace_root}, {"lake_config", &s.lake_config},   {"server_command", &s.server_command},
-      {"client_flags", &s.client_flags}, {"uri", &d.uri},                       {"build_mode", &d.build_mode},
-      {"text", &d.text},                 {"deps", &d.deps},
+  struct Part {
+    const char* name;
+    std::string_view value;
+    std::string_view digest = {};  ///< known already; empty: hashed here
+  };
+  const Part parts[] = {
+      {"lean_version", s.lean_version}, {"lean_path", s.lean_path},         {"toolchain_file", s.toolchain_file},
+      {"workspace_root", s.workspace_root}, {"lake_config", s.lake_config}, {"server_command", s.server_command},
+      {"client_flags", s.client_flags}, {"uri", d.uri},                     {"build_mode", d.build_mode},
+      {"text", d.text, d.text_sha256},  {"deps", d.deps},
   };
   Key k;
   Sha256 all;
   all.field("lean-lsp-proxy key").field(std::to_string(key_schema));
-  for (auto& [name, value] : parts) {
-    std::string digest = sha256_hex(*value);
-    all.field(name).field(digest);
-    k.components.emplace_back(name, std::move(digest));
+  for (const auto& p : parts) {
+    std::string digest = p.digest.empty() ? sha256_hex(p.value) : std::string(p.digest);
+    all.field(p.name).field(digest);
+    k.components.emplace_back(p.name, std::move(digest));
   }
   k.digest = all.hex_digest();
   return k;

@@ -9,10 +9,12 @@
 namespace leanproxy::document {
 namespace {
 
+// The params of a parsed (validated) message: the uri is found without
+// scanning past it (a full-text change carries the whole document after it).
 std::optional<std::string> uri_of(std::string_view params) {
-  auto raw = json::path(params, {"textDocument", "uri"});
-  if (!raw) return std::nullopt;
-  return json::decode_string(*raw);
+  auto raw = json::enter_path(params, {"textDocument", "uri"});
+  if (!raw || raw->empty() || raw->front() != '"') return std::nullopt;
+  return json::decode_scanned_string(*raw);
 }
 
 std::optional<Position> position_of(std::string_view raw) {
@@ -54,7 +56,8 @@ std::string DocumentStore::did_open(std::string_view params) {
   }
   auto uri = uri_raw ? json::decode_string(*uri_raw) : std::nullopt;
   if (!uri || !text_raw || !version_raw) return "didOpen without uri, text or version";
-  auto text = json::decode_string(*text_raw);
+  // The reader validated the text while finding its end: decode, no second check.
+  auto text = text_raw->front() == '"' ? std::optional(json::decode_scanned_string(*text_raw)) : std::nullopt;
   auto version = json::to_int64(*version_raw);
   if (!text || !version) return "didOpen with a malformed text or version";
   Document doc;
@@ -79,7 +82,7 @@ std::string DocumentStore::did_change(std::string_view params) {
   if (!uri) return "didChange without textDocument.uri";
   auto it = docs_.find(*uri);
   if (it == docs_.end()) return "didChange for a document that is not open: " + *uri;
-  auto version_raw = json::path(params, {"textDocument", "version"});
+  auto version_raw = json::enter_path(params, {"textDocument", "version"});
   auto version = version_raw ? json::to_int64(*version_raw) : std::nullopt;
   if (!version) return "didChange without a version number (Lean rejects it)";
   Document& doc = it->second;
@@ -98,7 +101,9 @@ std::string DocumentStore::did_change(std::string_view params) {
   while (changes_reader.next(change)) {
     ++count;
     auto new_text_raw = json::member(change, "text");
-    auto new_text = new_text_raw ? json::decode_string(*new_text_raw) : std::nullopt;
+    auto new_text = new_text_raw && new_text_raw->front() == '"'
+                        ? std::optional(json::decode_scanned_string(*new_text_raw))  // member() validated it
+                        : std::nullopt;
     if (!new_text) return "didChange with a change that has no text";
     auto range = json::member(change, "range");
     if (!range) {

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "asio_context.hpp"
+#include "leanproxy/io/framed_stream.hpp"
 #include "leanproxy/util/log.hpp"
 
 namespace leanproxy::io {
@@ -85,7 +86,12 @@ void EventLoop::run() {
 }
 void EventLoop::stop() { impl_->context.stop(); }
 bool EventLoop::stopped() const { return impl_->context.stopped(); }
-void EventLoop::post(std::function<void()> fn) { asio::post(impl_->context, std::move(fn)); }
+void EventLoop::post(std::function<void()> fn) {
+  asio::post(impl_->context, [fn = std::move(fn)] {
+    WriteBatch batch;
+    fn();
+  });
+}
 
 std::unique_ptr<EventLoop::Timer> EventLoop::after(std::chrono::milliseconds delay, std::function<void()> fn) {
   return std::make_unique<AsioTimer>(impl_->context, delay, std::move(fn));

@@ -20,11 +20,8 @@ namespace leanproxy::io {
 namespace asio = boost::asio;
 
 namespace {
-// While a read handler hands out the frames of one read, sends are queued but
-// not written; each stream they went to is written once when the handler is
-// done. A read of k frames then costs one writev per destination rather than
-// one for the first frame (Asio writes speculatively) and one for the rest.
-// Per thread: each event loop runs on one thread.
+// The state behind WriteBatch: the depth of live batches on this thread and
+// the streams that queued meanwhile.
 struct Cork {
   int depth = 0;
   std::vector<std::shared_ptr<FramedStream::Impl>> dirty;
@@ -70,7 +67,7 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
       }
       self->parser.feed(std::string_view(self->buffer.data(), n));
       {
-        Corked corked;  // the replies and forwards of this read leave before the next read
+        WriteBatch batch;  // the replies and forwards of this read leave before the next read
         for (;;) {
           auto r = self->parser.next();
           if (r.status == framing::FrameParser::Status::need_more) break;
@@ -86,22 +83,6 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
       self->read();
     });
   }
-
-  /// Holds writes back for the scope; the outermost one writes what queued.
-  struct Corked {
-    Corked() { ++cork.depth; }
-    ~Corked() {
-      if (--cork.depth > 0) return;
-      auto dirty = std::move(cork.dirty);
-      cork.dirty.clear();
-      for (auto& s : dirty) {
-        s->corked = false;
-        s->write_more();
-      }
-    }
-    Corked(const Corked&) = delete;
-    Corked& operator=(const Corked&) = delete;
-  };
 
   void report_closed(const std::string& why) {
     if (closed_reported) return;
@@ -201,9 +182,21 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
   std::vector<asio::const_buffer> gather;
   std::size_t batch = 0, queued = 0, queue_limit = 0;
   bool writing = false, failed = false, closed = false, closed_reported = false, stalled = false;
-  bool corked = false;  ///< in cork.dirty: written when the current read handler is done
+  bool corked = false;  ///< in cork.dirty: written when the outermost WriteBatch ends
   std::vector<std::function<void()>> flush_waiters;
 };
+
+WriteBatch::WriteBatch() { ++cork.depth; }
+
+WriteBatch::~WriteBatch() {
+  if (--cork.depth > 0) return;
+  auto dirty = std::move(cork.dirty);
+  cork.dirty.clear();
+  for (auto& s : dirty) {
+    s->corked = false;
+    s->write_more();
+  }
+}
 
 FramedStream::FramedStream(EventLoop& loop, int read_fd, int write_fd, std::size_t max_body, std::string name)
     : impl_(std::make_shared<Impl>(loop, read_fd, write_fd, max_body, std::move(name))) {}

@@ -335,8 +335,45 @@ std::optional<std::string_view> path(std::string_view object, std::initializer_l
   return cur;
 }
 
+std::optional<std::string_view> enter_path(std::string_view s, std::initializer_list<std::string_view> names) {
+  std::size_t i = skip_ws(s, 0);
+  std::size_t left = names.size();
+  if (left == 0) return s;
+  for (auto name : names) {
+    --left;
+    if (i >= s.size() || s[i] != '{') return std::nullopt;
+    i = skip_ws(s, i + 1);
+    for (;;) {  // the members of this object, up to `name`
+      if (i >= s.size() || s[i] != '"') return std::nullopt;
+      std::size_t k_end = skip_string(s, i);
+      if (k_end == npos) return std::nullopt;
+      std::string_view key = s.substr(i, k_end - i);
+      i = skip_ws(s, k_end);
+      if (i >= s.size() || s[i] != ':') return std::nullopt;
+      i = skip_ws(s, i + 1);
+      if (key_is(key, name)) break;
+      i = skip_value(s, i);
+      if (i == npos) return std::nullopt;
+      i = skip_ws(s, i);
+      if (i >= s.size() || s[i] != ',') return std::nullopt;  // '}': not there
+      i = skip_ws(s, i + 1);
+    }
+    if (left == 0) {
+      std::size_t end = skip_value(s, i);
+      if (end == npos) return std::nullopt;
+      return s.substr(i, end - i);
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> decode_string(std::string_view raw) {
   if (raw.size() < 2 || raw.front() != '"' || skip_string(raw, 0) != raw.size()) return std::nullopt;
+  return decode_scanned_string(raw);
+}
+
+std::string decode_scanned_string(std::string_view raw) {
+  if (raw.size() < 2) return {};
   std::string out;
   out.reserve(raw.size() - 2);
   const char* p = raw.data() + 1;
@@ -356,6 +393,7 @@ std::optional<std::string> decode_string(std::string_view raw) {
       case 'r': out.push_back('\r'); break;
       case 't': out.push_back('\t'); break;
       case 'u': {
+        if (end - q < 6) return out;  // not reached on a validated string
         std::uint32_t cp = static_cast<std::uint32_t>((hex(q[2]) << 12) | (hex(q[3]) << 8) | (hex(q[4]) << 4) | hex(q[5]));
         p = q + 6;
         if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -373,7 +411,7 @@ std::optional<std::string> decode_string(std::string_view raw) {
         append_utf8(out, (cp >= 0xDC00 && cp <= 0xDFFF) ? 0xFFFD : cp);
         continue;
       }
-      default: return std::nullopt;  // unreachable: validated above
+      default: return out;  // not reached: the string was validated
     }
     p = q + 2;
   }

@@ -109,7 +109,16 @@ void check_readers(std::string_view s) {
   while (a.next(e)) FUZZ_CHECK(json::validate(e), "array element is not JSON: " + fuzz::show(e));
   if (json::type_of(s) == json::Type::array)
     FUZZ_CHECK(a.ok() == (end != std::string_view::npos), "ArrayReader and skip_value disagree on " + fuzz::show(s));
-  (void)json::path(s, {"textDocument", "uri"});
+  // enter_path answers as path on valid JSON, and never reads past the end otherwise.
+  auto by_path = json::path(s, {"textDocument", "uri"});
+  auto entered = json::enter_path(s, {"textDocument", "uri"});
+  if (json::validate(s)) {
+    FUZZ_CHECK(by_path.has_value() == entered.has_value() && (!by_path || *by_path == *entered),
+               "enter_path and path disagree on " + fuzz::show(s));
+    if (entered && json::type_of(*entered) == json::Type::string)
+      FUZZ_CHECK(json::decode_scanned_string(*entered) == *json::decode_string(*entered),
+                 "decode_scanned_string and decode_string disagree on " + fuzz::show(*entered));
+  }
   (void)json::to_int64(s);
   (void)json::to_bool(s);
 }

@@ -38,6 +38,42 @@ TEST_CASE("members are found as raw spans") {
   CHECK(*json::member(R"({"\u0069d":7})", "id") == "7");
 }
 
+TEST_CASE("enter_path gives path's answer without skipping what follows the value") {
+  std::string text(200000, 'x');
+  std::string params = R"({"textDocument":{"uri":"file:///a.lean","version":3,"text":")" + text +
+                       R"("},"dependencyBuildMode":"never"})";
+  for (auto names : {std::initializer_list<std::string_view>{"textDocument", "uri"}, {"textDocument", "version"},
+                     {"dependencyBuildMode"}, {"textDocument"}, {"textDocument", "nope"}, {"nope", "uri"}}) {
+    auto a = json::path(params, names), b = json::enter_path(params, names);
+    REQUIRE(a.has_value() == b.has_value());
+    if (a) CHECK(*a == *b);
+  }
+  CHECK(*json::enter_path(params, {"textDocument", "uri"}) == R"("file:///a.lean")");
+  // Escaped keys, whitespace, the first of two equal keys, a non-object on the way.
+  std::string_view odd = R"( { "a" : 1 , "td" : { "u" : [1] , "u" : 2 } , "s" : "x" } )";
+  CHECK(*json::enter_path(odd, {"td", "u"}) == "[1]");
+  CHECK_FALSE(json::enter_path(odd, {"s", "u"}));
+  CHECK(json::enter_path(odd, {})->size() == odd.size());
+  // What follows the member is not looked at: a document cut after the uri still answers.
+  std::string cut = params.substr(0, params.find("\"version\""));
+  CHECK(*json::enter_path(cut, {"textDocument", "uri"}) == R"("file:///a.lean")");
+  // Truncated or broken input: no answer, and no read past the end.
+  std::size_t uri_end = params.find(".lean\"") + 6;  // the uri value complete from here on
+  for (std::size_t n = 0; n < uri_end; ++n) {
+    auto r = json::enter_path(std::string_view(params).substr(0, n), {"textDocument", "uri"});
+    CHECK_FALSE(r);
+  }
+}
+
+TEST_CASE("decode_scanned_string decodes what the readers validated") {
+  for (const char* raw : {R"("a\"b\\c\/\n\t")", R"("\u22a2 \u2115 \ud835\udd3d")", R"("\ud835")", R"("")", R"("plain")"})
+    CHECK(json::decode_scanned_string(raw) == *json::decode_string(raw));
+  std::string big = "{\"t\":" + json::quote(std::string(100000, 'y') + "\n⊢") + "}";
+  CHECK(json::decode_scanned_string(*json::member(big, "t")) == std::string(100000, 'y') + "\n⊢");
+  // Misuse on a cut escape returns what it has, without reading past the end.
+  CHECK(json::decode_scanned_string(R"("ab\u12")").substr(0, 2) == "ab");
+}
+
 TEST_CASE("strings decode escapes and surrogate pairs") {
   CHECK(*json::decode_string(R"("a\"b\\c\/\n\t")") == "a\"b\\c/\n\t");
   CHECK(*json::decode_string(R"("\u22a2 \u2115 \ud835\udd3d")") == "⊢ ℕ 𝔽");

@@ -271,6 +271,30 @@ TEST_CASE_FIXTURE(Fixture, "lazy: on a hit nothing reaches the server, and waitF
   CHECK(router.pending_requests() == 0);
 }
 
+TEST_CASE_FIXTURE(Fixture, "the empty publish after a client's didClose never wipes a reopen served from the cache") {
+  // Lean clears a closed document's diagnostics (no version). A reopen served
+  // from the cache can reach the editor before that clear comes back.
+  const std::string clear = R"({"jsonrpc":"2.0","method":"textDocument/publishDiagnostics","params":{"uri":)" + q(uri) +
+                            R"(,"diagnostics":[]}})";
+  seed(1, "theorem a : True := trivial");
+  close();
+  open(2, "theorem a : True := trivial");
+  looked_up();
+  REQUIRE(cache.stats().hits == 1);
+  io.to_client.clear();
+  server(clear);
+  CHECK(io.to_client.empty());  // the editor keeps the served set
+  // Without a reopen the clear is the editor's, as from Lean itself.
+  close();
+  server(clear);
+  REQUIRE(io.to_client.size() == 1);
+  CHECK(io.to_client[0] == clear);
+  // And one that was never owed (no close the server saw) goes through too.
+  io.to_client.clear();
+  server(clear);
+  CHECK(io.to_client.size() == 1);
+}
+
 TEST_CASE_FIXTURE(Fixture, "lazy: a client wait during the lookup is answered with it") {
   seed(1, "theorem a : True := trivial");
   close();

@@ -8,6 +8,7 @@
 
 #include "leanproxy/cache/deps.hpp"
 #include "leanproxy/cache/key.hpp"
+#include "leanproxy/cache/sha256.hpp"
 #include "leanproxy/lean/header.hpp"
 
 using namespace leanproxy;
@@ -109,7 +110,7 @@ TEST_CASE("racy files are never memoised") {
 
 TEST_CASE("keys cover every component and explain differences") {
   cache::ServerIdentity s{"Lean (version 4.22.0)", "/x/lean", "leanprover/lean4:v4.22.0", "/ws", "lakefile", "lake\0serve", "silent"};
-  cache::DocumentIdentity d{"file:///ws/A.lean", "always", "def x := 1", "deps"};
+  cache::DocumentIdentity d{"file:///ws/A.lean", "always", "def x := 1", "deps", {}};
   auto k = cache::derive_key(s, d);
   CHECK(k.digest.size() == 64);
   CHECK(cache::derive_key(s, d).digest == k.digest);
@@ -121,6 +122,11 @@ TEST_CASE("keys cover every component and explain differences") {
   auto s2 = s;
   s2.client_flags = "";
   CHECK(cache::differing_components(k, cache::derive_key(s2, d)) == std::vector<std::string>{"client_flags"});
+  // A text digest known already (the backend's memo of unchanged texts) gives the same key.
+  std::string known = cache::sha256_hex(d.text);
+  auto d3 = d;
+  d3.text_sha256 = known;
+  CHECK(cache::derive_key(s, d3).digest == k.digest);
 }
 
 TEST_CASE("header signatures ignore whitespace and comments, not syntax") {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "leanproxy/cache/deps.hpp"
@@ -104,6 +105,15 @@ class Backend {
   ServerIdentity identity_;
   std::unique_ptr<DepFingerprinter> deps_;
   std::string identity_problem_;  ///< non-empty: nothing is cacheable (e.g. `lake env` failed)
+  /// The last text hashed per document and its SHA-256: a document reopened
+  /// or re-sent unchanged (an agent's repeated proof) costs a comparison, not
+  /// a hash. Exact (the texts are compared), and bounded in bytes.
+  struct HashedText {
+    std::string text, sha256;
+  };
+  std::unordered_map<std::string, HashedText> hashed_texts_;
+  std::size_t hashed_bytes_ = 0;
+  std::string text_sha256(const std::string& uri, const std::string& text);
 
   std::mutex mutex_;
   std::condition_variable cv_;

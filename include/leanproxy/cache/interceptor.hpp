@@ -155,6 +155,11 @@ class CacheInterceptor final : public proxy::Interceptor {
   ServerSpec spec_;
   InterceptOptions options_;
   std::unordered_map<std::string, Doc> docs_;
+  /// Client didCloses the server got, by uri, whose empty versionless publish
+  /// (Lean clears a closed document) has not come back yet. It may come after
+  /// the document was reopened and served from the cache: then it is dropped,
+  /// or it would wipe the served set for good.
+  std::unordered_map<std::string, int> close_clears_;
   std::unordered_map<std::string, std::pair<std::string, std::int64_t>> client_waits_;  ///< id key → (uri, version)
   std::unordered_map<std::string, AnswerRequest> answer_requests_;                     ///< id key → what to store
   bool incremental_ = false;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -23,12 +24,13 @@ struct ServerIdentity {
   std::string client_flags;    ///< silentDiagnosticSupport / incrementalDiagnosticSupport / hasWidgets
 };
 
-/// Document-level components.
+/// Document-level components (views: the key is derived at once).
 struct DocumentIdentity {
-  std::string uri;
-  std::string build_mode;  ///< dependencyBuildMode ("always" when absent)
-  std::string text;        ///< after CRLF → LF
-  std::string deps;        ///< DepFingerprint::digest
+  std::string_view uri;
+  std::string_view build_mode;   ///< dependencyBuildMode ("always" when absent)
+  std::string_view text;         ///< after CRLF → LF
+  std::string_view deps;         ///< DepFingerprint::digest
+  std::string_view text_sha256;  ///< hex SHA-256 of `text` if already known; empty: hashed here
 };
 
 struct Key {

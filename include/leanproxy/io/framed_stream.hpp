@@ -12,6 +12,20 @@
 
 namespace leanproxy::io {
 
+/// While one is alive on this thread, FramedStream::send only queues; when
+/// the outermost ends, each stream written to leaves in one writev. The read
+/// loop holds one over the frames of each read and EventLoop over each posted
+/// handler, so what one event produces (a cache hit's progress and
+/// diagnostics, a read's forwards) reaches the peer in one write and one
+/// wake-up. Per thread: each loop runs on one thread.
+class WriteBatch {
+ public:
+  WriteBatch();
+  ~WriteBatch();
+  WriteBatch(const WriteBatch&) = delete;
+  WriteBatch& operator=(const WriteBatch&) = delete;
+};
+
 class FramedStream {
  public:
   struct Handlers {

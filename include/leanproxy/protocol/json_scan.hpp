@@ -84,9 +84,19 @@ std::optional<std::string_view> member(std::string_view object, std::string_view
 /// Follows a path of member names: member(member(obj, a), b)...
 std::optional<std::string_view> path(std::string_view object, std::initializer_list<std::string_view> names);
 
+/// path() over JSON already known to be valid (a parsed Message's params):
+/// each object on the way is entered where its key is found rather than
+/// skipped whole first, so `textDocument.uri` costs the bytes before it, not
+/// a 100 KB document text after it. The same answer as path() on valid
+/// input; on invalid input nullopt or some value, never a read outside `object`.
+std::optional<std::string_view> enter_path(std::string_view object, std::initializer_list<std::string_view> names);
+
 /// Decodes a raw string value (with quotes) to UTF-8. Lone surrogate escapes
 /// become U+FFFD. nullopt if `raw` is not a valid string literal.
 std::optional<std::string> decode_string(std::string_view raw);
+/// decode_string() of a string the readers here returned (they validated it):
+/// no second validation pass over a large text.
+std::string decode_scanned_string(std::string_view raw);
 
 /// A raw integer value, if it is one that fits.
 std::optional<std::int64_t> to_int64(std::string_view raw);
