@@ -143,8 +143,19 @@ void Backend::run() {
     std::function<void()> task;
     {
       std::unique_lock l(mutex_);
-      cv_.wait(l, [this] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;  // stopping and drained
+      auto ready = [this] { return stopping_ || !tasks_.empty(); };
+      if (touches_.empty()) {
+        cv_.wait(l, ready);
+      } else if (!cv_.wait_for(l, std::chrono::milliseconds(20), ready)) {
+        l.unlock();
+        flush_touches();  // idle for a while: now the LRU bookkeeping costs nobody anything
+        continue;
+      }
+      if (tasks_.empty()) {  // stopping and drained
+        l.unlock();
+        flush_touches();
+        return;
+      }
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
@@ -155,6 +166,19 @@ void Backend::run() {
     }
     --queued_;
   }
+}
+
+void Backend::flush_touches() {
+  for (const auto& key : touches_) store_->touch(key);
+  touches_.clear();
+}
+
+void Backend::submit_write(std::function<void()> task) {
+  // A write (and an eviction it may start) sees every access before it.
+  submit([this, task = std::move(task)] {
+    flush_touches();
+    task();
+  });
 }
 
 void Backend::submit(std::function<void()> task) {
@@ -244,14 +268,15 @@ void Backend::query(DocQuery q, std::function<void(DocAnswer)> done) {
       }
     }
     a.lookup_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-    std::string key = touch ? a.key.digest : std::string();
+    // LRU bookkeeping once the worker is idle: a RocksDB write right after
+    // the post would hold the CPU the woken I/O thread is waiting for.
+    if (touch) touches_.push_back(a.key.digest);
     post_([done = std::move(done), a = std::move(a)]() mutable { done(std::move(a)); });
-    if (touch) store_->touch(key);  // LRU bookkeeping after the answer is on its way
   });
 }
 
 void Backend::store(StoreQuery q, std::function<void(StoreOutcome)> done) {
-  submit([this, q = std::move(q), done = std::move(done)]() mutable {
+  submit_write([this, q = std::move(q), done = std::move(done)]() mutable {
     DocAnswer now = compute(q.doc);
     StoreOutcome o;
     if (!now.cacheable) o = StoreOutcome::not_cacheable;
@@ -294,7 +319,7 @@ void Backend::get_answer(std::string doc_key, std::string method, std::string po
 }
 
 void Backend::put_answer(std::string doc_key, std::string method, std::string position, std::string result) {
-  submit([this, k = answer_key(doc_key, method, position), result = std::move(result)] {
+  submit_write([this, k = answer_key(doc_key, method, position), result = std::move(result)] {
     store_->put(Table::answers, k, "{\"result\":" + result + "}");
   });
 }
@@ -328,7 +353,7 @@ void Backend::modules_of(std::vector<std::string> paths, std::function<void(std:
 }
 
 void Backend::with_store_reply(std::function<std::string(Store&)> work, std::function<void(std::string)> done) {
-  submit([this, work = std::move(work), done = std::move(done)]() mutable {
+  submit_write([this, work = std::move(work), done = std::move(done)]() mutable {
     std::string result = work(*store_);
     post_([done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
   });

@@ -28,7 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -77,11 +76,13 @@ class Client {
 
   void send(const json& m) { io_->write(m.dump()); }
 
-  /// Next message; answers server requests (register_lean_watcher) on the way.
-  json next() {
+  /// Next message; answers server requests (register_lean_watcher) on the
+  /// way. `arrived`: when its bytes had been read, before any parsing.
+  json next(Clock::time_point* arrived = nullptr) {
     for (;;) {
       auto body = io_->read();
       if (!body) throw std::runtime_error("the proxy closed its output");
+      if (arrived) *arrived = Clock::now();
       json m = json::parse(*body);
       if (m.contains("method") && m.contains("id")) {
         send({{"jsonrpc", "2.0"}, {"id", m["id"]}, {"result", nullptr}});
@@ -123,16 +124,20 @@ class Client {
     bool done_seen = done_ms == nullptr;
     hit = false;
     while (!(first >= 0 && done_seen)) {
-      json m = next();
+      // The time a message arrived, not after nlohmann has parsed it: what is
+      // timed is the proxy, on the way back as on the way out.
+      Clock::time_point arrived;
+      json m = next(&arrived);
       std::string method = m.value("method", "");
       if (method == "$/lean/fileProgress" && first < 0 && m["params"]["processing"].empty() &&
           m["params"]["textDocument"]["version"] == version)
         hit = true;
+      auto ms = std::chrono::duration<double, std::milli>(arrived - t0).count();
       if (method == "textDocument/publishDiagnostics" && m["params"].value("version", -1) == version && first < 0)
-        first = ms_since(t0);
+        first = ms;
       if (m.value("id", json()) == wid) {
         done_seen = true;
-        if (done_ms) *done_ms = ms_since(t0);
+        if (done_ms) *done_ms = ms;
       }
     }
     return first;

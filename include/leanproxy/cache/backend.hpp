@@ -97,6 +97,8 @@ class Backend {
  private:
   void run();
   void submit(std::function<void()> task);
+  void submit_write(std::function<void()> task);  ///< runs after the deferred touches
+  void flush_touches();
   DocAnswer compute(const DocQuery& q);
 
   std::shared_ptr<Store> store_;  ///< shared by every session of a daemon (RocksDB is thread-safe)
@@ -113,6 +115,7 @@ class Backend {
   };
   std::unordered_map<std::string, HashedText> hashed_texts_;
   std::size_t hashed_bytes_ = 0;
+  std::vector<std::string> touches_;  ///< keys served, touched once the worker is idle (or before a write)
   std::string text_sha256(const std::string& uri, const std::string& text);
 
   std::mutex mutex_;
