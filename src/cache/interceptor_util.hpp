@@ -17,8 +17,7 @@ namespace leanproxy::cache::detail {
 // didOpen's uri does not cost a scan of its text.
 inline std::optional<std::string> str(std::string_view obj, std::initializer_list<std::string_view> path) {
   auto raw = json::enter_path(obj, path);
-  if (!raw || raw->empty() || raw->front() != '"') return std::nullopt;
-  return json::decode_scanned_string(*raw);
+  return raw ? json::decode_scanned_string(*raw) : std::nullopt;
 }
 inline std::optional<std::int64_t> integer(std::string_view obj, std::initializer_list<std::string_view> path) {
   auto raw = json::enter_path(obj, path);

@@ -13,8 +13,7 @@ namespace {
 // scanning past it (a full-text change carries the whole document after it).
 std::optional<std::string> uri_of(std::string_view params) {
   auto raw = json::enter_path(params, {"textDocument", "uri"});
-  if (!raw || raw->empty() || raw->front() != '"') return std::nullopt;
-  return json::decode_scanned_string(*raw);
+  return raw ? json::decode_scanned_string(*raw) : std::nullopt;
 }
 
 std::optional<Position> position_of(std::string_view raw) {
@@ -57,7 +56,7 @@ std::string DocumentStore::did_open(std::string_view params) {
   auto uri = uri_raw ? json::decode_string(*uri_raw) : std::nullopt;
   if (!uri || !text_raw || !version_raw) return "didOpen without uri, text or version";
   // The reader validated the text while finding its end: decode, no second check.
-  auto text = text_raw->front() == '"' ? std::optional(json::decode_scanned_string(*text_raw)) : std::nullopt;
+  auto text = json::decode_scanned_string(*text_raw);
   auto version = json::to_int64(*version_raw);
   if (!text || !version) return "didOpen with a malformed text or version";
   Document doc;
@@ -101,9 +100,7 @@ std::string DocumentStore::did_change(std::string_view params) {
   while (changes_reader.next(change)) {
     ++count;
     auto new_text_raw = json::member(change, "text");
-    auto new_text = new_text_raw && new_text_raw->front() == '"'
-                        ? std::optional(json::decode_scanned_string(*new_text_raw))  // member() validated it
-                        : std::nullopt;
+    auto new_text = new_text_raw ? json::decode_scanned_string(*new_text_raw) : std::nullopt;  // member() validated it
     if (!new_text) return "didChange with a change that has no text";
     auto range = json::member(change, "range");
     if (!range) {

@@ -372,8 +372,8 @@ std::optional<std::string> decode_string(std::string_view raw) {
   return decode_scanned_string(raw);
 }
 
-std::string decode_scanned_string(std::string_view raw) {
-  if (raw.size() < 2) return {};
+std::optional<std::string> decode_scanned_string(std::string_view raw) {
+  if (raw.size() < 2 || raw.front() != '"') return std::nullopt;
   std::string out;
   out.reserve(raw.size() - 2);
   const char* p = raw.data() + 1;

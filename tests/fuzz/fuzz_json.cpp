@@ -116,7 +116,7 @@ void check_readers(std::string_view s) {
     FUZZ_CHECK(by_path.has_value() == entered.has_value() && (!by_path || *by_path == *entered),
                "enter_path and path disagree on " + fuzz::show(s));
     if (entered && json::type_of(*entered) == json::Type::string)
-      FUZZ_CHECK(json::decode_scanned_string(*entered) == *json::decode_string(*entered),
+      FUZZ_CHECK(*json::decode_scanned_string(*entered) == *json::decode_string(*entered),
                  "decode_scanned_string and decode_string disagree on " + fuzz::show(*entered));
   }
   (void)json::to_int64(s);

@@ -67,11 +67,12 @@ TEST_CASE("enter_path gives path's answer without skipping what follows the valu
 
 TEST_CASE("decode_scanned_string decodes what the readers validated") {
   for (const char* raw : {R"("a\"b\\c\/\n\t")", R"("\u22a2 \u2115 \ud835\udd3d")", R"("\ud835")", R"("")", R"("plain")"})
-    CHECK(json::decode_scanned_string(raw) == *json::decode_string(raw));
+    CHECK(*json::decode_scanned_string(raw) == *json::decode_string(raw));
   std::string big = "{\"t\":" + json::quote(std::string(100000, 'y') + "\n⊢") + "}";
-  CHECK(json::decode_scanned_string(*json::member(big, "t")) == std::string(100000, 'y') + "\n⊢");
+  CHECK(*json::decode_scanned_string(*json::member(big, "t")) == std::string(100000, 'y') + "\n⊢");
   // Misuse on a cut escape returns what it has, without reading past the end.
-  CHECK(json::decode_scanned_string(R"("ab\u12")").substr(0, 2) == "ab");
+  CHECK(json::decode_scanned_string(R"("ab\u12")")->substr(0, 2) == "ab");
+  CHECK_FALSE(json::decode_scanned_string("12"));  // not a string
 }
 
 TEST_CASE("strings decode escapes and surrogate pairs") {

@@ -94,9 +94,9 @@ std::optional<std::string_view> enter_path(std::string_view object, std::initial
 /// Decodes a raw string value (with quotes) to UTF-8. Lone surrogate escapes
 /// become U+FFFD. nullopt if `raw` is not a valid string literal.
 std::optional<std::string> decode_string(std::string_view raw);
-/// decode_string() of a string the readers here returned (they validated it):
-/// no second validation pass over a large text.
-std::string decode_scanned_string(std::string_view raw);
+/// decode_string() of a value the readers here returned (they validated it):
+/// no second validation pass over a large text. nullopt if it is not a string.
+std::optional<std::string> decode_scanned_string(std::string_view raw);
 
 /// A raw integer value, if it is one that fits.
 std::optional<std::int64_t> to_int64(std::string_view raw);
