@@ -7,7 +7,11 @@ namespace leanproxy::protocol {
 
 std::optional<Id> Id::from_raw(std::string_view raw) {
   if (!json::validate(raw)) return std::nullopt;
-  return from_validated(raw);
+  // validate() allows whitespace around the value; the id is the value alone
+  // (from_validated reads the first and last bytes as the quotes).
+  std::size_t b = json::skip_ws(raw, 0), e = raw.size();
+  while (e > b && (raw[e - 1] == ' ' || raw[e - 1] == '\t' || raw[e - 1] == '\n' || raw[e - 1] == '\r')) --e;
+  return from_validated(raw.substr(b, e - b));
 }
 
 std::optional<Id> Id::from_validated(std::string_view raw) {

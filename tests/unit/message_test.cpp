@@ -49,6 +49,17 @@ TEST_CASE("ids compare by JSON value") {
   CHECK(*Id::from_raw(R"("\u0061")") == *Id::from_raw(R"("a")"));
 }
 
+TEST_CASE("an id spelt with whitespace around it is the value alone") {
+  // The fuzzer's find: "\r\"\"" was read as the string of one quote.
+  auto empty = Id::from_raw("\r\"\"");
+  REQUIRE(empty);
+  CHECK(empty->raw() == "\"\"");
+  CHECK(empty->string_value().empty());
+  CHECK(*Id::from_raw(" 7\n") == *Id::from_raw("7"));
+  CHECK(Id::from_raw(" 7\n")->raw() == "7");
+  CHECK_FALSE(Id::from_raw("  "));
+}
+
 TEST_CASE("original bytes are kept, edits touch only what they change") {
   std::string raw = "{ \"id\" : 5 , \"method\":\"x\", \"params\":{\"bad\":\"\xff\xfe\"} }";
   auto m = Message::parse(raw);

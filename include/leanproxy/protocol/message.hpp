@@ -31,9 +31,11 @@ inline constexpr int worker_crashed = -32902;       // Lean
 class Id {
  public:
   Id() = default;
-  /// `raw` must be a validated JSON number or string.
+  /// The id `raw` spells: a JSON integer or string, whitespace around it
+  /// dropped; nullopt for anything else.
   static std::optional<Id> from_raw(std::string_view raw);
-  /// from_raw() for a value already validated as JSON (a message's own id).
+  /// from_raw() for a value already validated as JSON, with no whitespace
+  /// around it (a message's own id span).
   static std::optional<Id> from_validated(std::string_view raw);
   static Id number(std::int64_t n);
   static Id string(std::string_view s);
