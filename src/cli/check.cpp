@@ -64,6 +64,7 @@ class Checker {
                         for (auto& [id, done] : pending_) done({true, 0, "the lean-lsp-proxy daemon went away"});
                         pending_.clear();
                       },
+                      {},
                       {}});
       return;
     }

@@ -30,6 +30,7 @@ void CheckEndpoint::start() {
         log::warn("a check client stopped reading; closing it");
         done();
       },
+      {},
   });
   stream_->set_queue_limit(64u << 20);
 }

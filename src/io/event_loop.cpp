@@ -75,6 +75,7 @@ EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {}
 EventLoop::~EventLoop() = default;
 
 void EventLoop::run() {
+  if (impl_->context.stopped()) impl_->context.restart();  // a loop stop() ended runs again
   for (;;) {
     try {
       impl_->context.run();

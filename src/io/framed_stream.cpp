@@ -5,6 +5,7 @@
 #include "leanproxy/io/framed_stream.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
 #include <deque>
@@ -43,7 +44,8 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
   static constexpr std::size_t kMaxBatch = 64;           // chunks per async_write (Asio's writev limit)
 
   Impl(EventLoop& loop, int read_fd, int write_fd, std::size_t max_body, std::string name)
-      : reader(context_of(loop)), writer(context_of(loop)), parser(max_body), name(std::move(name)) {
+      : reader(context_of(loop)), writer(context_of(loop)), stall_timer(context_of(loop)), parser(max_body),
+        name(std::move(name)) {
     same_fd = read_fd >= 0 && read_fd == write_fd;
     if (read_fd >= 0) reader.assign(read_fd);
     if (write_fd >= 0 && !same_fd) writer.assign(write_fd);
@@ -80,7 +82,53 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
           if (self->closed) return;
         }
       }
+      if (self->paused) {
+        self->parked = true;  // resume_reading() reads on
+        return;
+      }
       self->read();
+    });
+  }
+
+  void pause() { paused = true; }
+
+  void resume() {
+    paused = false;
+    if (parked && !closed) {
+      parked = false;
+      read();
+    }
+  }
+
+  // Flow control: raise on_backlog above the high mark, lower it at the low one.
+  void check_backlog() {
+    bool now = high_mark && !failed && !closed && (backlog ? queued > low_mark : queued > high_mark);
+    if (now == backlog) return;
+    backlog = now;
+    if (handlers.on_backlog) handlers.on_backlog(now);
+  }
+
+  void report_stalled(const std::string& why) {
+    if (stalled) return;
+    stalled = true;
+    log::warn(name + ": " + why + "; the peer stopped reading");
+    if (handlers.on_stalled) handlers.on_stalled();
+  }
+
+  // While a write is in flight, checks every stall_after that it moved.
+  void arm_stall_timer() {
+    if (stall_after.count() == 0 || timer_armed || stalled) return;
+    timer_armed = true;
+    progress_at_arm = progress;
+    stall_timer.expires_after(stall_after);
+    stall_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      self->timer_armed = false;
+      if (ec || self->closed || !self->writing) return;
+      if (self->progress == self->progress_at_arm)
+        self->report_stalled(std::to_string(self->queued) + " bytes wait to be written and none left for " +
+                             std::to_string(self->stall_after.count()) + " ms");
+      else
+        self->arm_stall_timer();
     });
   }
 
@@ -122,7 +170,13 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
     batch = std::min<std::size_t>(queue.size(), kMaxBatch);
     gather.clear();
     for (std::size_t i = 0; i < batch; ++i) gather.emplace_back(asio::buffer(queue[i].bytes));
-    asio::async_write(out(), gather, [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+    // Asio's transfer_all, counting each partial write as progress for the
+    // stall timer (the write's own handler keeps `this` alive).
+    auto counting_all = [this](const boost::system::error_code& ec, std::size_t) -> std::size_t {
+      ++progress;
+      return ec ? 0 : std::size_t{asio::detail::default_max_transfer_size};
+    };
+    asio::async_write(out(), gather, counting_all, [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
       self->writing = false;
       std::size_t written = std::exchange(self->batch, 0);
       if (self->closed) return;
@@ -133,6 +187,7 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
         self->queue.clear();
         self->queued = 0;
         self->notify_flushed();
+        self->check_backlog();
         return;
       }
       for (std::size_t i = 0; i < written; ++i) {
@@ -140,8 +195,10 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
         self->queue.pop_front();
       }
       if (self->queue.empty()) self->notify_flushed();
+      self->check_backlog();
       self->write_more();
     });
+    arm_stall_timer();  // after the call: its first count of progress is no write yet
   }
 
   std::size_t frames_queued() const {
@@ -167,12 +224,14 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
     reader.close(ignored);
     writer.cancel(ignored);
     writer.close(ignored);
+    stall_timer.cancel();
     queue.clear();
     queued = 0;
     notify_flushed();
   }
 
   asio::posix::stream_descriptor reader, writer;
+  asio::steady_timer stall_timer;
   bool same_fd = false;
   framing::FrameParser parser;
   std::string name;
@@ -183,6 +242,12 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
   std::size_t batch = 0, queued = 0, queue_limit = 0;
   bool writing = false, failed = false, closed = false, closed_reported = false, stalled = false;
   bool corked = false;  ///< in cork.dirty: written when the outermost WriteBatch ends
+  bool paused = false, parked = false;  ///< parked: a read is owed once resumed
+  std::size_t high_mark = 0, low_mark = 0;
+  bool backlog = false;
+  std::chrono::milliseconds stall_after{0};
+  std::uint64_t progress = 0, progress_at_arm = 0;  ///< partial writes done
+  bool timer_armed = false;
   std::vector<std::function<void()>> flush_waiters;
 };
 
@@ -223,11 +288,9 @@ void FramedStream::send(std::string body) {
     impl_->corked = true;
     cork.dirty.push_back(impl_);
   }
-  if (impl_->queue_limit && impl_->queued > impl_->queue_limit && !alone && !impl_->stalled) {
-    impl_->stalled = true;
-    log::warn(impl_->name + ": " + std::to_string(impl_->queued) + " bytes wait to be written; the peer stopped reading");
-    if (impl_->handlers.on_stalled) impl_->handlers.on_stalled();
-  }
+  if (impl_->queue_limit && impl_->queued > impl_->queue_limit && !alone)
+    impl_->report_stalled(std::to_string(impl_->queued) + " bytes wait to be written");
+  impl_->check_backlog();
 }
 
 void FramedStream::when_flushed(std::function<void()> fn) {
@@ -239,6 +302,14 @@ void FramedStream::when_flushed(std::function<void()> fn) {
 }
 
 void FramedStream::set_queue_limit(std::size_t bytes) { impl_->queue_limit = bytes; }
+void FramedStream::set_backlog_marks(std::size_t high, std::size_t low) {
+  impl_->high_mark = high;
+  impl_->low_mark = std::min(low, high);
+}
+void FramedStream::set_stall_timeout(std::chrono::milliseconds timeout) { impl_->stall_after = timeout; }
+void FramedStream::pause_reading() { impl_->pause(); }
+void FramedStream::resume_reading() { impl_->resume(); }
+bool FramedStream::backlogged() const { return impl_->backlog && !impl_->closed && !impl_->failed; }
 void FramedStream::close() { impl_->close(); }
 std::size_t FramedStream::queued_bytes() const { return impl_->queued; }
 bool FramedStream::write_failed() const { return impl_->failed; }

@@ -70,6 +70,7 @@ void ServerConnection::start(const std::string& initialize_params, std::function
         log::error("a check server stopped reading its input; ending it");
         kill();
       },
+      {},
   });
   stream_->set_queue_limit(kQueueLimit);
   alive_ = true;

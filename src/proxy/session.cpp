@@ -36,8 +36,17 @@ constexpr auto kExitGrace = 2000ms;     // after `exit`, before SIGTERM
 constexpr auto kTermGrace = 2000ms;     // after SIGTERM, before SIGKILL
 constexpr auto kShutdownWait = 3000ms;  // client gone: shutdown + exit, before SIGTERM
 // Bytes waiting for a peer that does not read, before it counts as hung: far
-// beyond any burst of edits, small enough to bound the proxy's memory.
+// beyond any burst of edits, small enough to bound the proxy's memory. Flow
+// control keeps forwarded traffic under kBacklogHigh; this catches what the
+// proxy makes itself (replays, cache answers).
 constexpr std::size_t kQueueLimit = 32u << 20;
+// Flow control: above the high mark for one peer, the other side's input is
+// left in its pipe until the queue drains to the low mark.
+constexpr std::size_t kBacklogHigh = 4u << 20;
+constexpr std::size_t kBacklogLow = 1u << 20;
+// A server that leaves its input unread this long with messages waiting is
+// hung (Lean's watchdog reads its input on a task of its own, always ready).
+constexpr auto kServerStall = 10000ms;
 
 }  // namespace
 
@@ -238,6 +247,7 @@ struct Session::Impl final : RouterIo {
       server_->set_callbacks(server_callbacks());
       server_stream_ = std::move(a->stream);
       server_stream_->set_handlers(server_handlers());
+      limit_server_stream();
       hidden_uri_ = std::move(a->hidden_uri);
       router_.adopt(std::move(a->initialize_result), std::move(a->registrations));
       log::info("session: took a warm server (pid " + std::to_string(server_->pid()) + ")");
@@ -275,8 +285,11 @@ struct Session::Impl final : RouterIo {
           log::error("the client stopped reading its output; ending the session");
           client_closed("stalled");
         },
+        [this](bool) { update_flow(); },
     });
     client_->set_queue_limit(kQueueLimit);
+    client_->set_backlog_marks(kBacklogHigh, kBacklogLow);
+    update_flow();
     if (!config_.cache_notice.empty()) send_to_client(protocol::make_log_message(2, config_.cache_notice));
   }
 
@@ -303,8 +316,28 @@ struct Session::Impl final : RouterIo {
     server_stream_ = std::make_unique<io::FramedStream>(loop_, server_->take_stdout_fd(), server_->take_stdin_fd(),
                                                         config_.options.max_message_size, "server");
     server_stream_->start(server_handlers());
-    server_stream_->set_queue_limit(kQueueLimit);
+    limit_server_stream();
     router_.server_started();
+  }
+
+  void limit_server_stream() {
+    server_stream_->set_queue_limit(kQueueLimit);
+    server_stream_->set_backlog_marks(kBacklogHigh, kBacklogLow);
+    server_stream_->set_stall_timeout(kServerStall);
+    update_flow();
+  }
+
+  // Flow control: while one peer's queue is backlogged, what the other sends
+  // waits in its pipe, not in our memory. A side is never paused for its own
+  // backlog: a peer blocked writing to us would then never read (deadlock).
+  // Called whenever a backlog changes or the server stream is replaced.
+  void update_flow() {
+    bool server_behind = server_stream_ && server_stream_->backlogged();
+    if (server_behind) client_->pause_reading();
+    else client_->resume_reading();
+    if (!server_stream_) return;
+    if (client_->backlogged()) server_stream_->pause_reading();
+    else server_stream_->resume_reading();
   }
 
   io::ServerProcess::Callbacks server_callbacks() {
@@ -341,6 +374,7 @@ struct Session::Impl final : RouterIo {
           log::error("the language server stopped reading its input; restarting it");
           server_->kill();
         },
+        [this](bool) { update_flow(); },
     };
   }
 
@@ -358,6 +392,7 @@ struct Session::Impl final : RouterIo {
     if (!server_out_closed_ || !server_exited_) return;
     stuck_timer_.reset();
     if (server_stream_) server_stream_->close();
+    update_flow();  // the closed stream's queue is gone: the client reads on
     if (finishing_) {
       done();
       return;
@@ -377,6 +412,7 @@ struct Session::Impl final : RouterIo {
         // No server runs now: nothing to wait for, and no stale pid to signal.
         server_.reset();
         server_stream_.reset();
+        update_flow();
         server_exited_ = server_out_closed_ = true;
         finish(1);
       }

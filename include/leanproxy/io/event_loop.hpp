@@ -18,7 +18,7 @@ class EventLoop {
 
   /// Runs handlers until stop() or until no work is left. A handler that
   /// throws is logged and the loop goes on: one bad message must not end
-  /// every session of a daemon.
+  /// every session of a daemon. After stop(), run() runs the loop again.
   void run();
   void stop();
   bool stopped() const;

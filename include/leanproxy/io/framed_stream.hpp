@@ -3,6 +3,7 @@
 // are ever in flight on the descriptor.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -34,9 +35,14 @@ class FramedStream {
     std::function<void(const std::string& problem)> on_frame_error;
     /// The read side ended: "eof" for a normal close, else the error. Called once.
     std::function<void(const std::string& reason)> on_closed;
-    /// More than the queue limit is waiting to be written: the peer stopped
-    /// reading. Called once; the stream keeps its queue (the owner decides).
+    /// The peer stopped reading: more than the queue limit waits to be
+    /// written, or a write made no progress for the stall timeout. Called
+    /// once; the stream keeps its queue (the owner decides).
     std::function<void()> on_stalled;
+    /// Flow control (set_backlog_marks): true when more than the high mark
+    /// waits to be written, false once it drained to the low mark (or writing
+    /// failed). The owner pauses the reading that feeds this stream meanwhile.
+    std::function<void(bool backlogged)> on_backlog;
   };
 
   /// Takes ownership of both descriptors (-1 for a side not used); they may
@@ -53,6 +59,15 @@ class FramedStream {
   /// Bounds the write queue (0 = unbounded). A single message larger than the
   /// bound is still accepted when nothing else is queued.
   void set_queue_limit(std::size_t bytes);
+  /// on_backlog's marks: raised above `high` queued bytes, lowered at `low`.
+  void set_backlog_marks(std::size_t high, std::size_t low);
+  /// A write that has not moved for this long means the peer stopped reading
+  /// (on_stalled). Zero, the default: only the queue limit says so.
+  void set_stall_timeout(std::chrono::milliseconds timeout);
+  /// Reading stops once the frames already read are delivered, until
+  /// resume_reading(); end of input is not seen meanwhile. Both idempotent.
+  void pause_reading();
+  void resume_reading();
   /// Queues `body` as one frame. Dropped (and counted) once writing failed.
   void send(std::string body);
   /// Calls `fn` once everything queued so far has been written (or writing failed).
@@ -61,6 +76,8 @@ class FramedStream {
   void close();
 
   std::size_t queued_bytes() const;
+  /// Above the high mark and not yet drained to the low one (never once closed).
+  bool backlogged() const;
   bool write_failed() const;
 
   struct Impl;
