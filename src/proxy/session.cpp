@@ -41,9 +41,12 @@ constexpr auto kShutdownWait = 3000ms;  // client gone: shutdown + exit, before 
 // proxy makes itself (replays, cache answers).
 constexpr std::size_t kQueueLimit = 32u << 20;
 // Flow control: above the high mark for one peer, the other side's input is
-// left in its pipe until the queue drains to the low mark.
-constexpr std::size_t kBacklogHigh = 4u << 20;
-constexpr std::size_t kBacklogLow = 1u << 20;
+// left in its pipe until the queue drains to the low mark. Small: a pipelining
+// client then has ~2,000 small requests in flight, not ~26,000, and the
+// pending table stays in cache (relay_bench: 285k msg/s against 245k at 4 MiB).
+// A message larger than the mark still goes: marks pause reading, never drop.
+constexpr std::size_t kBacklogHigh = 256u << 10;
+constexpr std::size_t kBacklogLow = 64u << 10;
 // A server that leaves its input unread this long with messages waiting is
 // hung (Lean's watchdog reads its input on a task of its own, always ready).
 constexpr auto kServerStall = 10000ms;

@@ -105,16 +105,49 @@ class Peer {
 
   /// CPU time the peer process itself (all its threads, not its children)
   /// has used so far, from /proc/PID/task/*/schedstat (nanoseconds).
-  double own_cpu_us() const {
+  double own_cpu_us() const { return cpu_us(pid_); }
+
+  /// The echo server: the peer itself, or the proxy's descendant of that name.
+  pid_t server_pid(const std::string& exe) const {
+    std::string comm = std::filesystem::path(exe).filename().string().substr(0, 15);  // as the kernel keeps it
+    std::vector<pid_t> todo = {pid_};
+    while (!todo.empty()) {
+      pid_t p = todo.back();
+      todo.pop_back();
+      std::ifstream c("/proc/" + std::to_string(p) + "/comm");
+      std::string name;
+      if (std::getline(c, name) && name == comm) return p;
+      std::error_code ec;
+      for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(p) + "/task", ec)) {
+        std::ifstream f(t.path() / "children");  // per thread: the one that spawned it
+        for (pid_t child; f >> child;) todo.push_back(child);
+      }
+    }
+    return pid_;
+  }
+
+  static double cpu_us(pid_t pid) {
     double ns = 0;
     std::error_code ec;
-    for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec)) {
+    for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
       std::ifstream f(t.path() / "schedstat");
       double run = 0;
       if (f >> run) ns += run;
     }
     return ns / 1e3;
   }
+
+  /// read- and write-class system calls `pid` has made (/proc/PID/io).
+  static double io_calls(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/io");
+    std::string key;
+    double v = 0, n = 0;
+    while (f >> key >> v)
+      if (key == "syscr:" || key == "syscw:") n += v;
+    return n;
+  }
+
+  pid_t pid() const { return pid_; }
 
   std::int64_t next_id_ = 1;
 
@@ -130,6 +163,10 @@ struct Stats {
   /// CPU time of the peer itself (the echo server, or the proxy without its
   /// server) per request during the throughput phase.
   double own_cpu_us_per_msg = 0;
+  /// While pipelined, per request: the echo server's CPU time and the read /
+  /// write calls of the peer and of the echo server (the proxy's batching
+  /// shows in the server's figures).
+  double server_cpu_us_per_msg = 0, own_calls_per_msg = 0, server_calls_per_msg = 0;
 };
 
 double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
@@ -153,7 +190,8 @@ void measure_latency(Peer& peer, const std::string& method, const std::string& p
 }
 
 /// Pipelined: a writer thread sends n requests while this thread reads the replies.
-void measure_throughput(Peer& peer, const std::string& method, const std::string& params, int n, Stats& out) {
+void measure_throughput(Peer& peer, const std::string& server_exe, const std::string& method, const std::string& params, int n,
+                        Stats& out) {
   std::int64_t first = peer.next_id_;
   peer.next_id_ += n;
   std::size_t bytes = 0;
@@ -162,13 +200,18 @@ void measure_throughput(Peer& peer, const std::string& method, const std::string
     bodies.push_back(proto::make_request(std::to_string(first + i), method, params));
     bytes += bodies.back().size();
   }
-  double cpu0 = peer.own_cpu_us();
+  pid_t server = peer.server_pid(server_exe);
+  double cpu0 = peer.own_cpu_us(), server_cpu0 = Peer::cpu_us(server);
+  double calls0 = Peer::io_calls(peer.pid()), server_calls0 = Peer::io_calls(server);
   auto t0 = Clock::now();
   std::thread writer([&] { for (const auto& b : bodies) peer.send(b); });
   for (int i = 0; i < n; ++i) peer.await_reply(first + i);  // replies come back in order
   double secs = micros(Clock::now() - t0) / 1e6;
   writer.join();
   out.own_cpu_us_per_msg = (peer.own_cpu_us() - cpu0) / n;
+  out.server_cpu_us_per_msg = (Peer::cpu_us(server) - server_cpu0) / n;
+  out.own_calls_per_msg = (Peer::io_calls(peer.pid()) - calls0) / n;
+  out.server_calls_per_msg = (Peer::io_calls(server) - server_calls0) / n;
   out.msgs_per_s = n / secs;
   out.mb_per_s = static_cast<double>(bytes) / secs / 1e6;
 }
@@ -240,14 +283,16 @@ int main(int argc, char** argv) {
   for (const auto& c : cases)
     std::printf("%s: %s, %zu-byte request bodies\n", c.name, c.method.c_str(), proto::make_request("1000", c.method, c.params).size());
   // CPU µs/msg: the peer's process tree (for the proxy: with its server) over
-  // the whole run; own: the peer alone (echo server, or proxy) while pipelined.
-  std::printf("%-6s %-8s %9s %9s %11s %9s %11s %11s\n", "size", "path", "p50 µs", "p99 µs", "msgs/s", "MB/s", "CPU µs/msg",
-              "own CPU µs");
+  // the whole run; own: the peer alone (echo server, or proxy) while
+  // pipelined; srv: the echo server alone while pipelined; calls: read and
+  // write calls per request while pipelined, of the peer and of the server.
+  std::printf("%-6s %-8s %9s %9s %11s %9s %11s %10s %10s %9s %9s\n", "size", "path", "p50 µs", "p99 µs", "msgs/s", "MB/s",
+              "CPU µs/msg", "own CPU µs", "srv CPU µs", "calls", "srv calls");
   std::string js = "{\"quick\":" + std::string(quick ? "true" : "false") + ",\"rounds\":" + std::to_string(rounds);
   for (const auto& c : cases) {
     std::vector<Stats> stats(paths.size());
     std::vector<std::vector<double>> samples(paths.size()), rates(paths.size()), mbs(paths.size()), cpu(paths.size()),
-        own_cpu(paths.size());
+        own_cpu(paths.size()), server_cpu(paths.size()), own_calls(paths.size()), server_calls(paths.size());
     // Rounds interleave the paths, so load from other users of the machine hits
     // both alike; a fresh peer per round keeps one slow start from skewing all.
     for (int r = 0; r < rounds; ++r) {
@@ -255,10 +300,13 @@ int main(int argc, char** argv) {
         Peer peer(paths[p].second);
         measure_latency(peer, c.method, c.params, c.latency_n, samples[p]);
         Stats t;
-        measure_throughput(peer, c.method, c.params, c.throughput_n, t);
+        measure_throughput(peer, server, c.method, c.params, c.throughput_n, t);
         rates[p].push_back(t.msgs_per_s);
         mbs[p].push_back(t.mb_per_s);
         own_cpu[p].push_back(t.own_cpu_us_per_msg);
+        server_cpu[p].push_back(t.server_cpu_us_per_msg);
+        own_calls[p].push_back(t.own_calls_per_msg);
+        server_calls[p].push_back(t.server_calls_per_msg);
         double requests = c.latency_n * 1.1 + c.throughput_n + 3;  // incl. warm-up and handshake
         cpu[p].push_back(peer.finish() * 1e6 / requests);
       }
@@ -271,15 +319,21 @@ int main(int argc, char** argv) {
       s.mb_per_s = percentile(mbs[p], 0.5);
       s.cpu_us_per_msg = percentile(cpu[p], 0.5);
       s.own_cpu_us_per_msg = percentile(own_cpu[p], 0.5);
-      std::printf("%-6s %-8s %9.1f %9.1f %11.0f %9.1f %11.1f %11.2f\n", c.name, paths[p].first.c_str(), s.p50_us, s.p99_us,
-                  s.msgs_per_s, s.mb_per_s, s.cpu_us_per_msg, s.own_cpu_us_per_msg);
+      s.server_cpu_us_per_msg = percentile(server_cpu[p], 0.5);
+      s.own_calls_per_msg = percentile(own_calls[p], 0.5);
+      s.server_calls_per_msg = percentile(server_calls[p], 0.5);
+      std::printf("%-6s %-8s %9.1f %9.1f %11.0f %9.1f %11.1f %10.2f %10.2f %9.3f %9.3f\n", c.name, paths[p].first.c_str(),
+                  s.p50_us, s.p99_us, s.msgs_per_s, s.mb_per_s, s.cpu_us_per_msg, s.own_cpu_us_per_msg,
+                  s.server_cpu_us_per_msg, s.own_calls_per_msg, s.server_calls_per_msg);
     }
     char buf[512];
     js += std::string(",\"") + c.name + "\":{";
     for (std::size_t p = 0; p < paths.size(); ++p) {
-      std::snprintf(buf, sizeof buf, "%s\"%s\":{\"p50_us\":%.1f,\"p99_us\":%.1f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"cpu_us_per_msg\":%.1f,\"own_cpu_us_per_msg\":%.2f}",
+      std::snprintf(buf, sizeof buf, "%s\"%s\":{\"p50_us\":%.1f,\"p99_us\":%.1f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"cpu_us_per_msg\":%.1f,\"own_cpu_us_per_msg\":%.2f,"
+                    "\"server_cpu_us_per_msg\":%.2f,\"own_calls_per_msg\":%.3f,\"server_calls_per_msg\":%.3f}",
                     p ? "," : "", paths[p].first.c_str(), stats[p].p50_us, stats[p].p99_us, stats[p].msgs_per_s, stats[p].mb_per_s,
-                    stats[p].cpu_us_per_msg, stats[p].own_cpu_us_per_msg);
+                    stats[p].cpu_us_per_msg, stats[p].own_cpu_us_per_msg, stats[p].server_cpu_us_per_msg,
+                    stats[p].own_calls_per_msg, stats[p].server_calls_per_msg);
       js += buf;
     }
     if (paths.size() == 2) {

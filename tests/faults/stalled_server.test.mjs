@@ -2,7 +2,7 @@
 // proxy's memory must not grow without bound while the editor keeps sending,
 // and the session must end cleanly when the client exits (no orphan).
 //
-// Back-pressure: past 4 MiB waiting for the server the proxy stops reading the
+// Back-pressure: past 256 KiB waiting for the server the proxy stops reading the
 // editor, so what the editor sends waits in the editor's own buffers; a server
 // whose input does not move for 10 s is hung: its whole tree is killed, the
 // crash path restarts it, and the proxy reads on (and sees the editor gone).
@@ -33,7 +33,7 @@ setInterval(() => {}, 1 << 30);
 
 const MiB = 1024 * 1024;
 const volumeMiB = Number(process.env.LLP_STALL_MIB ?? 160);
-const boundMiB = 32;  // growth allowed for the proxy while the editor sends volumeMiB (4 MiB queue, parse buffers, allocator slack)
+const boundMiB = 16;  // growth allowed for the proxy while the editor sends volumeMiB (the queue, parse buffers, allocator slack)
 
 test(`a server that stops reading: proxy memory bounded (< +${boundMiB} MiB for ${volumeMiB} MiB sent), clean exit`, { skip, timeout: 120000 }, async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'llp-faults-stall-'));
