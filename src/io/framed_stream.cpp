@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <algorithm>
 #include <deque>
+#include <fcntl.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -42,6 +43,7 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
   static constexpr std::size_t kCopyBelow = 16u << 10;   // bodies this small are copied into a chunk
   static constexpr std::size_t kChunkBytes = 64u << 10;  // a shared chunk stops growing here
   static constexpr std::size_t kMaxBatch = 64;           // chunks per async_write (Asio's writev limit)
+  static constexpr int kPipeBytes = 256 << 10;
 
   Impl(EventLoop& loop, int read_fd, int write_fd, std::size_t max_body, std::string name)
       : reader(context_of(loop)), writer(context_of(loop)), stall_timer(context_of(loop)), parser(max_body),
@@ -50,6 +52,12 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
     if (read_fd >= 0) reader.assign(read_fd);
     if (write_fd >= 0 && !same_fd) writer.assign(write_fd);
     buffer.resize(64 * 1024);
+    // A 100 KB message in one pipe write instead of two (relay_bench 100 KB:
+    // +30 % throughput, calls per message 11.5 -> 7.5). Pipes only (sockets
+    // refuse it); 256 KiB, not the 1 MiB allowed: a pipe's capacity counts
+    // against the user's pipe budget (64 MiB by default) for as long as it lives.
+    for (int fd : {read_fd, write_fd})
+      if (fd >= 0) ::fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
   }
 
   asio::posix::stream_descriptor& out() { return same_fd ? reader : writer; }
@@ -102,7 +110,8 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
 
   // Flow control: raise on_backlog above the high mark, lower it at the low one.
   void check_backlog() {
-    bool now = high_mark && !failed && !closed && (backlog ? queued > low_mark : queued > high_mark);
+    bool now = !failed && !closed && (backlog ? queued > marks.low_bytes || queued_frames > marks.low_frames
+                                              : queued > marks.high_bytes || queued_frames > marks.high_frames);
     if (now == backlog) return;
     backlog = now;
     if (handlers.on_backlog) handlers.on_backlog(now);
@@ -155,12 +164,14 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
       c.append(body);
       queued += c.size() - header_start;
       ++queue.back().frames;
+      ++queued_frames;
       return;
     }
     std::string& c = open_chunk(32);
     header_start = c.size();
     framing::append_header(c, size);
     queued += c.size() - header_start + size;
+    ++queued_frames;
     queue.push_back(Chunk{std::move(body), 1, false});
   }
 
@@ -181,17 +192,18 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
       std::size_t written = std::exchange(self->batch, 0);
       if (self->closed) return;
       if (ec) {
-        log::warn(self->name + ": write failed (" + ec.message() + "); " + std::to_string(self->frames_queued()) +
+        log::warn(self->name + ": write failed (" + ec.message() + "); " + std::to_string(self->queued_frames) +
                   " queued message(s) dropped");
         self->failed = true;
         self->queue.clear();
-        self->queued = 0;
+        self->queued = self->queued_frames = 0;
         self->notify_flushed();
         self->check_backlog();
         return;
       }
       for (std::size_t i = 0; i < written; ++i) {
         self->queued -= self->queue.front().bytes.size();
+        self->queued_frames -= self->queue.front().frames;
         self->queue.pop_front();
       }
       if (self->queue.empty()) self->notify_flushed();
@@ -201,11 +213,6 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
     arm_stall_timer();  // after the call: its first count of progress is no write yet
   }
 
-  std::size_t frames_queued() const {
-    std::size_t n = 0;
-    for (const auto& c : queue) n += c.frames;
-    return n;
-  }
 
   void notify_flushed() {
     auto waiters = std::move(flush_waiters);
@@ -226,7 +233,7 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
     writer.close(ignored);
     stall_timer.cancel();
     queue.clear();
-    queued = 0;
+    queued = queued_frames = 0;
     notify_flushed();
   }
 
@@ -243,7 +250,8 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
   bool writing = false, failed = false, closed = false, closed_reported = false, stalled = false;
   bool corked = false;  ///< in cork.dirty: written when the outermost WriteBatch ends
   bool paused = false, parked = false;  ///< parked: a read is owed once resumed
-  std::size_t high_mark = 0, low_mark = 0;
+  std::size_t queued_frames = 0;
+  BacklogMarks marks;
   bool backlog = false;
   std::chrono::milliseconds stall_after{0};
   std::uint64_t progress = 0, progress_at_arm = 0;  ///< partial writes done
@@ -302,9 +310,10 @@ void FramedStream::when_flushed(std::function<void()> fn) {
 }
 
 void FramedStream::set_queue_limit(std::size_t bytes) { impl_->queue_limit = bytes; }
-void FramedStream::set_backlog_marks(std::size_t high, std::size_t low) {
-  impl_->high_mark = high;
-  impl_->low_mark = std::min(low, high);
+void FramedStream::set_backlog_marks(BacklogMarks marks) {
+  marks.low_bytes = std::min(marks.low_bytes, marks.high_bytes);
+  marks.low_frames = std::min(marks.low_frames, marks.high_frames);
+  impl_->marks = marks;
 }
 void FramedStream::set_stall_timeout(std::chrono::milliseconds timeout) { impl_->stall_after = timeout; }
 void FramedStream::pause_reading() { impl_->pause(); }

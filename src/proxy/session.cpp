@@ -37,16 +37,16 @@ constexpr auto kTermGrace = 2000ms;     // after SIGTERM, before SIGKILL
 constexpr auto kShutdownWait = 3000ms;  // client gone: shutdown + exit, before SIGTERM
 // Bytes waiting for a peer that does not read, before it counts as hung: far
 // beyond any burst of edits, small enough to bound the proxy's memory. Flow
-// control keeps forwarded traffic under kBacklogHigh; this catches what the
+// control keeps forwarded traffic near kBacklogMarks; this catches what the
 // proxy makes itself (replays, cache answers).
 constexpr std::size_t kQueueLimit = 32u << 20;
-// Flow control: above the high mark for one peer, the other side's input is
-// left in its pipe until the queue drains to the low mark. Small: a pipelining
-// client then has ~2,000 small requests in flight, not ~26,000, and the
-// pending table stays in cache (relay_bench: 285k msg/s against 245k at 4 MiB).
-// A message larger than the mark still goes: marks pause reading, never drop.
-constexpr std::size_t kBacklogHigh = 256u << 10;
-constexpr std::size_t kBacklogLow = 64u << 10;
+// Flow control: above a high mark for one peer, the other side's input is
+// left in its pipe until that queue is back to the low marks. In bytes, to
+// bound memory; in messages, so a pipelining client keeps ~2,000 small
+// requests in flight, not ~26,000, and the pending table stays in cache
+// (relay_bench: 285k msg/s against 245k). Not lower in bytes: a forwarded
+// cache hit's didOpen waits behind this queue when the server reads slowly.
+constexpr io::FramedStream::BacklogMarks kBacklogMarks{4u << 20, 1u << 20, 2048, 512};
 // A server that leaves its input unread this long with messages waiting is
 // hung (Lean's watchdog reads its input on a task of its own, always ready).
 constexpr auto kServerStall = 10000ms;
@@ -291,7 +291,7 @@ struct Session::Impl final : RouterIo {
         [this](bool) { update_flow(); },
     });
     client_->set_queue_limit(kQueueLimit);
-    client_->set_backlog_marks(kBacklogHigh, kBacklogLow);
+    client_->set_backlog_marks(kBacklogMarks);
     update_flow();
     if (!config_.cache_notice.empty()) send_to_client(protocol::make_log_message(2, config_.cache_notice));
   }
@@ -325,7 +325,7 @@ struct Session::Impl final : RouterIo {
 
   void limit_server_stream() {
     server_stream_->set_queue_limit(kQueueLimit);
-    server_stream_->set_backlog_marks(kBacklogHigh, kBacklogLow);
+    server_stream_->set_backlog_marks(kBacklogMarks);
     server_stream_->set_stall_timeout(kServerStall);
     update_flow();
   }

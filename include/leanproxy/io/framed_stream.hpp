@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,8 +60,13 @@ class FramedStream {
   /// Bounds the write queue (0 = unbounded). A single message larger than the
   /// bound is still accepted when nothing else is queued.
   void set_queue_limit(std::size_t bytes);
-  /// on_backlog's marks: raised above `high` queued bytes, lowered at `low`.
-  void set_backlog_marks(std::size_t high, std::size_t low);
+  /// on_backlog's marks: raised when the bytes or the messages waiting pass
+  /// their high mark, lowered once both are at their low marks or below.
+  struct BacklogMarks {
+    std::size_t high_bytes = SIZE_MAX, low_bytes = SIZE_MAX;
+    std::size_t high_frames = SIZE_MAX, low_frames = SIZE_MAX;
+  };
+  void set_backlog_marks(BacklogMarks marks);
   /// A write that has not moved for this long means the peer stopped reading
   /// (on_stalled). Zero, the default: only the queue limit says so.
   void set_stall_timeout(std::chrono::milliseconds timeout);
