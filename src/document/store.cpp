@@ -29,30 +29,39 @@ std::optional<Position> position_of(std::string_view raw) {
 }  // namespace
 
 std::string DocumentStore::did_open(std::string_view params) {
-  // One walk over params and one over textDocument, each member the first of
-  // its name (as json::member): the text, most of a large didOpen, is scanned
-  // once here and once more while decoding, instead of once per lookup.
-  std::optional<std::string_view> td, mode;
+  // One walk over params that reads textDocument in place, each member the
+  // first of its name (as json::member): the text, most of a large didOpen,
+  // is scanned once here and once more while decoding.
+  bool seen_td = false, has_td = false;
+  std::optional<std::string_view> mode, uri_raw, text_raw, version_raw, lang_raw;
   {
     json::ObjectReader r(params);
-    std::string_view k, v;
-    while (r.next(k, v)) {
-      if (!td && json::key_is(k, "textDocument")) td = v;
-      else if (!mode && json::key_is(k, "dependencyBuildMode")) mode = v;
+    std::string_view k;
+    std::size_t at = 0;
+    while (r.next_key(k, at)) {
+      bool first_td = !seen_td && json::key_is(k, "textDocument");
+      seen_td = seen_td || first_td;
+      if (first_td && json::type_of(params.substr(at)) == json::Type::object) {
+        has_td = true;
+        json::ObjectReader td(params.substr(at));
+        std::string_view tk, v;
+        while (td.next(tk, v)) {
+          if (!uri_raw && json::key_is(tk, "uri")) uri_raw = v;
+          else if (!text_raw && json::key_is(tk, "text")) text_raw = v;
+          else if (!version_raw && json::key_is(tk, "version")) version_raw = v;
+          else if (!lang_raw && json::key_is(tk, "languageId")) lang_raw = v;
+        }
+        r.value_ends_at(td.ok() ? at + td.end() : std::string_view::npos);
+        continue;
+      }
+      std::size_t end = json::skip_value(params, at);
+      if (!mode && end != std::string_view::npos && json::key_is(k, "dependencyBuildMode"))
+        mode = params.substr(at, end - at);
+      r.value_ends_at(end);
     }
+    if (!r.ok()) return "didOpen with malformed params";
   }
-  if (!td) return "didOpen without textDocument";
-  std::optional<std::string_view> uri_raw, text_raw, version_raw, lang_raw;
-  {
-    json::ObjectReader r(*td);
-    std::string_view k, v;
-    while (r.next(k, v)) {
-      if (!uri_raw && json::key_is(k, "uri")) uri_raw = v;
-      else if (!text_raw && json::key_is(k, "text")) text_raw = v;
-      else if (!version_raw && json::key_is(k, "version")) version_raw = v;
-      else if (!lang_raw && json::key_is(k, "languageId")) lang_raw = v;
-    }
-  }
+  if (!has_td) return "didOpen without textDocument";
   auto uri = uri_raw ? json::decode_string(*uri_raw) : std::nullopt;
   if (!uri || !text_raw || !version_raw) return "didOpen without uri, text or version";
   // The reader validated the text while finding its end: decode, no second check.

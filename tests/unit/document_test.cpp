@@ -139,3 +139,26 @@ TEST_CASE("didOpen reads its members in any order, the first of each name") {
   CHECK(s.did_open(R"({"textDocument":{"uri":"file:///z.lean","version":1}})") == "didOpen without uri, text or version");
   CHECK(s.did_open(R"({"other":{}})") == "didOpen without textDocument");
 }
+
+TEST_CASE("didOpen reads textDocument in place: what follows it, a second one, and malformed params") {
+  DocumentStore s;
+  // dependencyBuildMode after textDocument; a second textDocument ignored.
+  CHECK(s.did_open(R"({"textDocument":{"uri":"file:///a.lean","version":1,"text":"x"},"textDocument":{"uri":"file:///b.lean","version":1,"text":"y"},"dependencyBuildMode":"once"})")
+            .empty());
+  REQUIRE(s.find("file:///a.lean"));
+  CHECK(s.find("file:///a.lean")->dependency_build_mode == std::optional<std::string>("once"));
+  CHECK_FALSE(s.find("file:///b.lean"));
+  // The first textDocument decides, also when it is not an object.
+  CHECK(s.did_open(R"({"textDocument":[1,2],"textDocument":{"uri":"file:///c.lean","version":2,"text":"z"}})") ==
+        "didOpen without textDocument");
+  CHECK_FALSE(s.find("file:///c.lean"));
+  // Broken JSON inside or after textDocument: an error, nothing stored.
+  for (const char* bad : {R"({"textDocument":{"uri":"file:///d.lean","version":1,"text":"x"})",
+                          R"({"textDocument":{"uri":"file:///d.lean","version":1,"text":"x"},})",
+                          R"({"textDocument":{"uri":"file:///d.lean","version":1,"text":"x"} "m":1})",
+                          R"({"textDocument":{"uri":"file:///d.lean","version":1,"text":"x",}})"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(s.did_open(bad).empty());
+    CHECK_FALSE(s.find("file:///d.lean"));
+  }
+}

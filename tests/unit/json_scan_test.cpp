@@ -119,3 +119,31 @@ TEST_CASE("strings are validated whatever their alignment to the block scan") {
     CHECK_FALSE(json::validate("\"" + plain + tail));  // unterminated
   }
 }
+
+TEST_CASE("decoding copies blocks whole: every escape at every offset, back to back, at the very end") {
+  // The decoder stores 16 bytes before it looks for a backslash in them;
+  // what follows an escape must land where the escape's output ends.
+  struct Escape {
+    const char* raw;
+    const char* decoded;
+  };
+  const Escape escapes[] = {{"\\n", "\n"},          {"\\\"", "\""},          {"\\\\", "\\"},
+                            {"\\/", "/"},           {"\\u00e9", "\xc3\xa9"}, {"\\u2200", "\xe2\x88\x80"},
+                            {"\\ud835\\udd3d", "\xf0\x9d\x94\xbd"},  // 𝔽, a surrogate pair
+                            {"\\ud800x", "\xef\xbf\xbdx"}};          // a lone high surrogate
+  for (const auto& e : escapes) {
+    for (std::size_t at = 0; at < 36; ++at) {
+      for (std::size_t after : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{33}}) {
+        std::string plain(at, 'a'), tail(after, 'b');
+        CAPTURE(e.raw);
+        CAPTURE(at);
+        CAPTURE(after);
+        std::string raw = "\"" + plain + e.raw + tail + e.raw + e.raw + "\"";
+        REQUIRE(json::validate(raw));
+        std::string want = plain + e.decoded + tail + e.decoded + e.decoded;
+        CHECK(json::decode_string(raw) == want);
+        CHECK(json::decode_scanned_string(raw) == want);
+      }
+    }
+  }
+}

@@ -48,6 +48,13 @@ class ObjectReader {
   explicit ObjectReader(std::string_view object);
   /// `key` is the raw key with its quotes; `value` the raw value.
   bool next(std::string_view& key, std::string_view& value);
+  /// next() that leaves the value to the caller, who reads it from
+  /// `value_at` (an index into the object) and must say where it ended with
+  /// value_ends_at() before the next call: a value read in place (an object
+  /// walked member by member) is then not scanned a second time.
+  bool next_key(std::string_view& key, std::size_t& value_at);
+  /// One past the value next_key() began; npos (the caller found it invalid) fails the reader.
+  void value_ends_at(std::size_t end);
   bool ok() const { return ok_; }
   /// Index one past the closing brace, once next() has returned false and ok().
   std::size_t end() const { return i_; }
