@@ -13,10 +13,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <thread>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "leanproxy/cache/interceptor.hpp"
 #include "leanproxy/cache/store.hpp"
 #include "leanproxy/daemon/check_endpoint.hpp"
 #include "leanproxy/daemon/paths.hpp"
@@ -84,6 +86,8 @@ class Daemon {
     arm_idle();
     log::info("daemon: listening on " + paths_.socket + " (pid " + std::to_string(::getpid()) + ")");
     loop_.run();
+    for (auto& [_, t] : admin_) t.join();
+    admin_.clear();
     ::close(listen_fd_);
     unlink_socket();
     if (store_ && store_->mode() == cache::StoreMode::read_write) store_->put_meta(kPoolHeaders, pool_.headers_json());
@@ -298,10 +302,19 @@ class Daemon {
     } else if (h.command == "cache.explain") {
       json args = json::parse(h.args.empty() ? "{}" : h.args, nullptr, false);
       std::string uri = args.is_object() ? args.value("uri", std::string()) : std::string();
-      std::optional<std::string> found;
+      std::optional<proxy::Session::LiveExplain> found;
       for (auto& [_, s] : sessions_)
-        if ((found = s->explain(uri))) break;
-      if (found) reply["explain"] = json::parse(*found, nullptr, false);
+        if ((found = s->explain_live(uri))) break;
+      if (found && store_) {
+        off_loop(fd, [store = store_, found = std::move(*found)] {
+          std::string last = store->get_meta("last-key:" + found.uri).value_or("null");
+          json r = {{"ok", true}};
+          r["explain"] = json::parse(cache::CacheInterceptor::explain_with_last(found.now, last), nullptr, false);
+          return r;
+        });
+        return;
+      }
+      if (found) reply["explain"] = json::parse(cache::CacheInterceptor::explain_with_last(found->now, "null"), nullptr, false);
       else reply = {{"ok", false}, {"error", uri + " is not open in any session of this daemon"}};
     } else if (h.command == "env.optimize") {
       optimize_environment(fd, h);
@@ -315,16 +328,48 @@ class Daemon {
       if (!store_) {
         reply = {{"ok", false}, {"error", "the daemon runs without a cache"}};
       } else {
-        reply["cleared"] = store_->stats().entries;
-        store_->clear();
+        off_loop(fd, [store = store_] {
+          json r = {{"ok", true}};
+          r["cleared"] = store->stats().entries;
+          store->clear();
+          return r;
+        });
+        return;
       }
     } else {
       reply = {{"ok", false}, {"error", "unknown control command '" + h.command + "'"}};
     }
+    reply_and_close(fd, reply);
+  }
+
+  static void reply_and_close(int fd, const json& reply) {
     int flags = ::fcntl(fd, F_GETFL);
     ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     write_frame(fd, reply.dump(-1, ' ', false, json::error_handler_t::replace));
     ::close(fd);
+  }
+
+  // A control command's store work (clearing RocksDB, reading it) runs on a
+  // thread of its own, so that no editor of this daemon waits for it; the
+  // reply leaves from the loop. Commands are rare (the CLI); run() joins
+  // what is still running once the loop has ended.
+  void off_loop(int fd, std::function<json()> work) {
+    std::uint64_t id = next_admin_++;
+    admin_[id] = std::thread([this, id, fd, work = std::move(work)] {
+      json reply;
+      try {
+        reply = work();
+      } catch (const std::exception& e) {
+        reply = {{"ok", false}, {"error", e.what()}};
+      }
+      loop_.post([this, id, fd, reply = std::move(reply)] {
+        reply_and_close(fd, reply);
+        auto it = admin_.find(id);
+        if (it == admin_.end()) return;
+        it->second.join();  // it has posted this: it is ending
+        admin_.erase(it);
+      });
+    });
   }
 
   // `env optimize` from the CLI: args {root, env}; the connection gets
@@ -502,6 +547,8 @@ class Daemon {
   std::map<std::uint64_t, std::unique_ptr<CheckEndpoint>> check_endpoints_;
   json ended_totals_ = json::object();  ///< counters of ended sessions, so totals survive them
   std::uint64_t next_session_ = 1, total_sessions_ = 0;
+  std::map<std::uint64_t, std::thread> admin_;  ///< control commands' store work (off_loop)
+  std::uint64_t next_admin_ = 1;
   std::unique_ptr<io::EventLoop::Timer> idle_timer_, force_timer_, store_retry_;
   bool stopping_ = false;
   bool cache_enabled_ = true;

@@ -545,7 +545,7 @@ void Session::set_cache_enabled(bool on) {
   if (impl_->interceptor_) impl_->interceptor_->set_enabled(on);
 }
 
-std::optional<std::string> Session::explain(const std::string& asked) const {
+std::optional<Session::LiveExplain> Session::explain_live(const std::string& asked) const {
   if (!impl_->interceptor_) return std::nullopt;
   // Editors encode URIs differently (VS Code escapes non-ASCII, the CLI does
   // not): an open document whose path is the asked one is the one meant.
@@ -557,8 +557,7 @@ std::optional<std::string> Session::explain(const std::string& asked) const {
   }
   std::string now = impl_->interceptor_->explain(uri);
   if (now.find("\"open\":false") != std::string::npos) return std::nullopt;
-  std::string last = impl_->config_.store ? impl_->config_.store->get_meta("last-key:" + uri).value_or("null") : "null";
-  return cache::CacheInterceptor::explain_with_last(now, last);
+  return LiveExplain{std::move(uri), std::move(now)};
 }
 
 int run_stdio_session(const Options& options) {

@@ -93,9 +93,14 @@ class Session {
   std::string stats_json() const;
   /// Turns this session's cache on or off (no-op without a cache).
   void set_cache_enabled(bool on);
-  /// leanProxy.cache.explain for `uri` in this session, or nullopt when the
+  /// What leanProxy.cache.explain says of `uri` from this session's memory:
+  /// the uri as opened here and the explanation without the last stored key
+  /// (a store read, left to the caller: off the loop), or nullopt when the
   /// document is not open here.
-  std::optional<std::string> explain(const std::string& uri) const;
+  struct LiveExplain {
+    std::string uri, now;
+  };
+  std::optional<LiveExplain> explain_live(const std::string& uri) const;
 
   struct Impl;
 
