@@ -140,7 +140,8 @@ struct CheckService::Workspace {
   std::unique_ptr<cache::Backend> backend;  ///< keys and import fingerprints (always), the cache (if caching)
   bool caching = false;
   std::unique_ptr<ServerConnection> server;
-  bool ready = false, starting = false;
+  bool ready = false, starting = false;  ///< starting: the sandbox probe or initialize is under way
+  std::optional<SandboxCommand> sandboxed;  ///< the probe's answer for the start it was made for
   std::vector<std::unique_ptr<Doc>> docs;
   std::deque<std::shared_ptr<Job>> queue;
   std::deque<Clock::time_point> exits;
@@ -254,17 +255,20 @@ struct CheckService::Workspace {
     if (target.sandbox) {
       // Under bwrap or not at all: a missing or unusable bwrap fails the
       // checks with its reason, it never means running them unsandboxed.
-      std::string path_list;
-      for (const auto& e : target.env)
-        if (e.rfind("PATH=", 0) == 0) path_list = e.substr(5);
-      if (target.env.empty()) path_list = std::getenv("PATH") ? std::getenv("PATH") : "/usr/local/bin:/usr/bin:/bin";
-      auto sandboxed = make_sandboxed(target.argv, target.cwd, path_list);
-      if (!sandboxed.problem.empty()) {
-        log::error("check server for " + target.cwd + ": " + sandboxed.problem);
-        fail_queue(sandboxed.problem);
+      // Probed at each start, on the backend's worker: the probe runs bwrap
+      // (up to 5 s), which the loop every session shares must not wait for.
+      if (!sandboxed) {
+        probe_sandbox();
         return false;
       }
-      argv = std::move(sandboxed.argv);
+      auto command = std::move(*sandboxed);
+      sandboxed.reset();
+      if (!command.problem.empty()) {
+        log::error("check server for " + target.cwd + ": " + command.problem);
+        fail_queue(command.problem);
+        return false;
+      }
+      argv = std::move(command.argv);
     }
     starting = true;
     server = std::make_unique<ServerConnection>(
@@ -295,6 +299,25 @@ struct CheckService::Workspace {
       return false;
     }
     return false;
+  }
+
+  void probe_sandbox() {
+    std::string path_list;
+    for (const auto& e : target.env)
+      if (e.rfind("PATH=", 0) == 0) path_list = e.substr(5);
+    if (target.env.empty()) path_list = std::getenv("PATH") ? std::getenv("PATH") : "/usr/local/bin:/usr/bin:/bin";
+    starting = true;
+    auto result = std::make_shared<SandboxCommand>();
+    backend->with_store_reply(
+        [result, argv = target.argv, cwd = target.cwd, path_list](cache::Store&) {
+          *result = make_sandboxed(argv, cwd, path_list);
+          return std::string();
+        },
+        [this, result](std::string) {  // on the loop, while this workspace lives (the backend's post)
+          starting = false;
+          sandboxed = std::move(*result);
+          schedule();
+        });
   }
 
   void server_gone(const std::string& why) {
