@@ -213,7 +213,6 @@ struct FramedStream::Impl : std::enable_shared_from_this<FramedStream::Impl> {
     arm_stall_timer();  // after the call: its first count of progress is no write yet
   }
 
-
   void notify_flushed() {
     auto waiters = std::move(flush_waiters);
     flush_waiters.clear();
