@@ -48,8 +48,9 @@ constexpr std::size_t kQueueLimit = 32u << 20;
 // trip against 3.5-3.7 with the byte marks alone). Not lower in bytes: a forwarded
 // cache hit's didOpen waits behind this queue when the server reads slowly.
 constexpr io::FramedStream::BacklogMarks kBacklogMarks{4u << 20, 1u << 20, 2048, 512};
-// A server that leaves its input unread this long with messages waiting is
-// hung (Lean's watchdog reads its input on a task of its own, always ready).
+// A server that has taken no byte of its input for this long while messages
+// wait is hung: elaboration runs in Lean's file workers, and the watchdog
+// goes back to reading as soon as it has handed a message on.
 constexpr auto kServerStall = 10000ms;
 
 }  // namespace

@@ -2,10 +2,11 @@
 // proxy's memory must not grow without bound while the editor keeps sending,
 // and the session must end cleanly when the client exits (no orphan).
 //
-// Back-pressure: past 256 KiB waiting for the server the proxy stops reading the
-// editor, so what the editor sends waits in the editor's own buffers; a server
-// whose input does not move for 10 s is hung: its whole tree is killed, the
-// crash path restarts it, and the proxy reads on (and sees the editor gone).
+// Back-pressure: past 4 MiB (or 2,048 messages) waiting for the server the
+// proxy stops reading the editor, so what the editor sends waits in the
+// editor's own buffers; a server whose input does not move for 10 s is hung:
+// its whole tree is killed, the crash path restarts it, and the proxy reads
+// on (and sees the editor gone).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
