@@ -305,17 +305,16 @@ class Daemon {
       std::optional<proxy::Session::LiveExplain> found;
       for (auto& [_, s] : sessions_)
         if ((found = s->explain_live(uri))) break;
-      if (found && store_) {
+      if (found) {
         off_loop(fd, [store = store_, found = std::move(*found)] {
-          std::string last = store->get_meta("last-key:" + found.uri).value_or("null");
+          std::string last = store ? store->get_meta("last-key:" + found.uri).value_or("null") : "null";
           json r = {{"ok", true}};
           r["explain"] = json::parse(cache::CacheInterceptor::explain_with_last(found.now, last), nullptr, false);
           return r;
         });
         return;
       }
-      if (found) reply["explain"] = json::parse(cache::CacheInterceptor::explain_with_last(found->now, "null"), nullptr, false);
-      else reply = {{"ok", false}, {"error", uri + " is not open in any session of this daemon"}};
+      reply = {{"ok", false}, {"error", uri + " is not open in any session of this daemon"}};
     } else if (h.command == "env.optimize") {
       optimize_environment(fd, h);
       return;

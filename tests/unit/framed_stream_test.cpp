@@ -54,6 +54,21 @@ bool run_until(io::EventLoop& loop, const std::function<bool()>& done, std::chro
   return ok;
 }
 
+// A writer into a pipe, counting the stalls it reports.
+struct StallWatch {
+  io::EventLoop loop;
+  Pipe p;
+  io::FramedStream writer{loop, -1, p.w, 1u << 20, "writer"};
+  int stalled = 0;
+  explicit StallWatch(std::chrono::milliseconds timeout) {
+    io::FramedStream::Handlers wh;
+    wh.on_stalled = [this] { ++stalled; };
+    writer.start(wh);
+    writer.set_stall_timeout(timeout);
+  }
+  ~StallWatch() { ::close(p.r); }
+};
+
 }  // namespace
 
 TEST_CASE("flow control: a paused reader backlogs the writer, resuming drains it in order") {
@@ -118,15 +133,9 @@ TEST_CASE("flow control: many small messages backlog by count before their bytes
 }
 
 TEST_CASE("flow control: a write that does not move for the stall timeout is a stalled peer") {
-  io::EventLoop loop;
-  Pipe p;
-  io::FramedStream writer(loop, -1, p.w, 1u << 20, "writer");
-  int stalled = 0;
-  io::FramedStream::Handlers wh;
-  wh.on_stalled = [&] { ++stalled; };
-  writer.start(wh);
-  writer.set_stall_timeout(100ms);
-  writer.send(body(0, 256u << 10));  // four times the pipe: the write cannot finish
+  StallWatch w(100ms);
+  auto& [loop, p, writer, stalled] = w;
+  writer.send(body(0, 1u << 20));  // four times the (widened) pipe: the write cannot finish
   auto t0 = std::chrono::steady_clock::now();
   REQUIRE(run_until(loop, [&] { return stalled > 0; }, 10s));
   CHECK(std::chrono::steady_clock::now() - t0 >= 100ms);
@@ -134,19 +143,12 @@ TEST_CASE("flow control: a write that does not move for the stall timeout is a s
   run_until(loop, [] { return false; }, 300ms);
   CHECK(stalled == 1);
   CHECK(writer.queued_bytes() > 0);
-  ::close(p.r);
 }
 
 TEST_CASE("flow control: a peer that reads, however slowly, is not stalled") {
-  io::EventLoop loop;
-  Pipe p;
-  io::FramedStream writer(loop, -1, p.w, 1u << 20, "writer");
-  int stalled = 0;
-  io::FramedStream::Handlers wh;
-  wh.on_stalled = [&] { ++stalled; };
-  writer.start(wh);
   // Generous against a loaded machine: the reader takes 16 KB every 20 ms.
-  writer.set_stall_timeout(1000ms);
+  StallWatch w(1000ms);
+  auto& [loop, p, writer, stalled] = w;
   p.nonblocking_reads();
   writer.send(body(0, 1u << 20));
   std::size_t drained = 0;
@@ -162,5 +164,4 @@ TEST_CASE("flow control: a peer that reads, however slowly, is not stalled") {
   REQUIRE(run_until(loop, [&] { return writer.queued_bytes() == 0; }, 30s));
   CHECK(stalled == 0);
   CHECK(drained > (1u << 20) - (256u << 10));  // the rest may still be in the pipe
-  ::close(p.r);
 }
