@@ -107,8 +107,8 @@ void CacheInterceptor::server_exited() {
   close_clears_.clear();  // a dead server sends no more clears
 }
 
-bool CacheInterceptor::before_document_notification(const Message& m) {
-  if (lazy()) return take_document_notification(m);
+bool CacheInterceptor::before_document_notification(const Message& m, const std::string& uri) {
+  if (lazy()) return take_document_notification(m, uri);
   // When the answer can come at once, hold the server's input until it has:
   // a hit then reaches the editor before the server starts competing for the
   // CPU with its own work on the same version. Never when the backend is
@@ -124,7 +124,7 @@ void CacheInterceptor::fail_waiting(Version& v, int code, const std::string& why
   v.waiting.clear();
 }
 
-void CacheInterceptor::document_notification(const Message& m) {
+void CacheInterceptor::document_notification(const Message& m, const std::string& uri) {
   // A pause that no query took over (the message was rejected) ends here; so
   // does a hold no version took over (none should: only what begins a
   // version is held), rather than blocking the server's input for good.
@@ -143,27 +143,26 @@ void CacheInterceptor::document_notification(const Message& m) {
       }
     }
   } unpause{*this};
-  auto uri = str(m.params(), {"textDocument", "uri"});
-  if (!uri) return;
+  if (uri.empty()) return;
   const std::string& method = m.method();
   if (method == "textDocument/didClose") {
-    auto it = docs_.find(*uri);
+    auto it = docs_.find(uri);
     if (it != docs_.end()) {
-      if (it->second.server_open) ++close_clears_[*uri];
+      if (it->second.server_open) ++close_clears_[uri];
       release_waits(it->second.v);
       fail_waiting(it->second.v, protocol::error_code::content_modified, "the document was closed");
       docs_.erase(it);
     }
     return;
   }
-  const document::Document* doc = port_->documents().find(*uri);
+  const document::Document* doc = port_->documents().find(uri);
   if (!doc) return;
   if (method == "textDocument/didOpen") {
-    Doc& d = docs_[*uri];
+    Doc& d = docs_[uri];
     release_waits(d.v);
     fail_waiting(d.v, protocol::error_code::content_modified, "the document was opened again");
     d = Doc{};
-    d.uri = *uri;
+    d.uri = uri;
     // vscode-lean4's "Restart File" is didClose + didOpen with "once": the
     // user restarts precisely to refresh, so that open is not served.
     bool restart = doc->dependency_build_mode && *doc->dependency_build_mode == "once";
@@ -171,7 +170,7 @@ void CacheInterceptor::document_notification(const Message& m) {
     return;
   }
   // didChange
-  auto it = docs_.find(*uri);
+  auto it = docs_.find(uri);
   if (it == docs_.end() || doc->version == it->second.v.number) return;  // rejected or empty change
   Doc& d = it->second;
   std::string header = header_syntax(doc->text);

@@ -7,17 +7,15 @@
 namespace leanproxy::cache {
 
 using detail::keep_crlf;
-using detail::str;
 using protocol::Message;
 
-bool CacheInterceptor::take_document_notification(const Message& m) {
+bool CacheInterceptor::take_document_notification(const Message& m, const std::string& uri) {
   // Lazy: whether the server gets this notification now (false: the router
   // sends it), in its place once the lookup is back, as a full text, or never.
   // Unlike forward mode this holds even when the backend is busy: a
   // notification already sent could not be taken back on a hit.
-  auto uri = str(m.params(), {"textDocument", "uri"});
-  if (!uri) return false;
-  auto it = docs_.find(*uri);
+  if (uri.empty()) return false;
+  auto it = docs_.find(uri);
   Doc* d = it == docs_.end() ? nullptr : &it->second;  // null: opened while the server was down; it has it
   const std::string& method = m.method();
   if (method == "textDocument/didClose") {
@@ -25,7 +23,7 @@ bool CacheInterceptor::take_document_notification(const Message& m) {
     drop_hold(*d);
     return !d->server_open;  // the server never saw the document
   }
-  const document::Document* doc = port_->documents().find(*uri);
+  const document::Document* doc = port_->documents().find(uri);
   if (!doc) return false;  // the store rejected it, as Lean will
   if (method == "textDocument/didOpen") {
     if (d) drop_hold(*d);

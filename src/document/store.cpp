@@ -28,7 +28,7 @@ std::optional<Position> position_of(std::string_view raw) {
 
 }  // namespace
 
-std::string DocumentStore::did_open(std::string_view params) {
+std::string DocumentStore::did_open(std::string_view params, std::string* uri_out) {
   // One walk over params that reads textDocument in place, each member the
   // first of its name (as json::member): the text, most of a large didOpen,
   // is scanned once here and once more while decoding.
@@ -63,6 +63,7 @@ std::string DocumentStore::did_open(std::string_view params) {
   }
   if (!has_td) return "didOpen without textDocument";
   auto uri = uri_raw ? json::decode_string(*uri_raw) : std::nullopt;
+  if (uri && uri_out) *uri_out = *uri;
   if (!uri || !text_raw || !version_raw) return "didOpen without uri, text or version";
   // The reader validated the text while finding its end: decode, no second check.
   auto text = json::decode_scanned_string(*text_raw);
@@ -85,9 +86,10 @@ std::string DocumentStore::did_open(std::string_view params) {
   return {};
 }
 
-std::string DocumentStore::did_change(std::string_view params) {
+std::string DocumentStore::did_change(std::string_view params, std::string* uri_out) {
   auto uri = uri_of(params);
   if (!uri) return "didChange without textDocument.uri";
+  if (uri_out) *uri_out = *uri;
   auto it = docs_.find(*uri);
   if (it == docs_.end()) return "didChange for a document that is not open: " + *uri;
   auto version_raw = json::enter_path(params, {"textDocument", "version"});
@@ -131,9 +133,10 @@ std::string DocumentStore::did_change(std::string_view params) {
   return {};
 }
 
-std::string DocumentStore::did_close(std::string_view params) {
+std::string DocumentStore::did_close(std::string_view params, std::string* uri_out) {
   auto uri = uri_of(params);
   if (!uri) return "didClose without textDocument.uri";
+  if (uri_out) *uri_out = *uri;
   if (docs_.erase(*uri) == 0) return "didClose for a document that is not open: " + *uri;
   return {};
 }

@@ -55,11 +55,11 @@ void CommandInterceptor::client_initialize(std::string_view p) {
   work_done_progress_ = wdp && json::to_bool(*wdp).value_or(false);
   if (inner_) inner_->client_initialize(p);
 }
-bool CommandInterceptor::before_document_notification(const Message& m) {
-  return inner_ && inner_->before_document_notification(m);
+bool CommandInterceptor::before_document_notification(const Message& m, const std::string& uri) {
+  return inner_ && inner_->before_document_notification(m, uri);
 }
-void CommandInterceptor::document_notification(const Message& m) {
-  if (inner_) inner_->document_notification(m);
+void CommandInterceptor::document_notification(const Message& m, const std::string& uri) {
+  if (inner_) inner_->document_notification(m, uri);
 }
 void CommandInterceptor::client_notification(const Message& m) {
   if (inner_) inner_->client_notification(m);

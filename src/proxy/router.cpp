@@ -87,13 +87,14 @@ void Router::notify_server(std::string_view method, std::string_view params) {
   to_server(protocol::make_notification(method, params), document);
 }
 
-void Router::apply_document(const Message& m) {
-  std::string problem;
+std::string Router::apply_document(const Message& m) {
+  std::string problem, uri;
   const std::string& method = m.method();
-  if (method == "textDocument/didOpen") problem = docs_.did_open(m.params());
-  else if (method == "textDocument/didChange") problem = docs_.did_change(m.params());
-  else if (method == "textDocument/didClose") problem = docs_.did_close(m.params());
+  if (method == "textDocument/didOpen") problem = docs_.did_open(m.params(), &uri);
+  else if (method == "textDocument/didChange") problem = docs_.did_change(m.params(), &uri);
+  else if (method == "textDocument/didClose") problem = docs_.did_close(m.params(), &uri);
   if (!problem.empty()) log::warn("document store: " + problem + " (ignored by the store, forwarded as is)");
+  return uri;
 }
 
 void Router::from_client(Message m) {
@@ -182,7 +183,7 @@ void Router::from_client(Message m) {
       }
       bool is_doc = method == "textDocument/didOpen" || method == "textDocument/didChange" ||
                     method == "textDocument/didClose";
-      if (is_doc) apply_document(m);
+      std::string uri = is_doc ? apply_document(m) : std::string();
       // While a restarted server is pending, the replay carries the documents'
       // current state; queueing the edit as well would apply it twice.
       if (is_doc && phase_ != Phase::running && generation_ > 0) return;
@@ -192,8 +193,8 @@ void Router::from_client(Message m) {
         return;
       }
       if (is_doc && interceptor_) {
-        if (!interceptor_->before_document_notification(m)) to_server(m.raw(), true);
-        interceptor_->document_notification(m);
+        if (!interceptor_->before_document_notification(m, uri)) to_server(m.raw(), true);
+        interceptor_->document_notification(m, uri);
         return;
       }
       if (interceptor_) {

@@ -162,3 +162,31 @@ TEST_CASE("didOpen reads textDocument in place: what follows it, a second one, a
     CHECK_FALSE(s.find("file:///d.lean"));
   }
 }
+
+TEST_CASE("the store hands out the uri it read, also for a message it rejects") {
+  DocumentStore s;
+  std::string uri;
+  // The text before the uri (nlohmann's and Neovim's order): read in the same walk.
+  CHECK(s.did_open(R"({"textDocument":{"text":"a","uri":"file:///u.lean","version":1}})", &uri).empty());
+  CHECK(uri == "file:///u.lean");
+  uri.clear();
+  CHECK_FALSE(s.did_open(R"({"textDocument":{"uri":"file:///u.lean","version":2}})", &uri).empty());
+  CHECK(uri == "file:///u.lean");  // rejected (no text), but it names the document
+  CHECK(s.find("file:///u.lean")->version == 1);
+  uri.clear();
+  CHECK(s.did_change(R"({"contentChanges":[{"text":"b"}],"textDocument":{"uri":"file:///u.lean","version":3}})", &uri)
+            .empty());
+  CHECK(uri == "file:///u.lean");
+  uri.clear();
+  CHECK_FALSE(s.did_change(R"({"textDocument":{"uri":"file:///v.lean","version":1},"contentChanges":[]})", &uri).empty());
+  CHECK(uri == "file:///v.lean");
+  uri.clear();
+  CHECK_FALSE(s.did_close(R"({"textDocument":{"uri":"file:///v.lean"}})", &uri).empty());
+  CHECK(uri == "file:///v.lean");
+  uri.clear();
+  CHECK(s.did_close(R"({"textDocument":{"uri":"file:///u.lean"}})", &uri).empty());
+  CHECK(uri == "file:///u.lean");
+  uri = "unchanged";
+  CHECK_FALSE(s.did_open(R"({"textDocument":{"text":"a","version":1}})", &uri).empty());
+  CHECK(uri == "unchanged");  // no uri named: left alone
+}

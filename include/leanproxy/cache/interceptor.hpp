@@ -63,8 +63,8 @@ class CacheInterceptor final : public proxy::Interceptor {
 
   void client_initialize(std::string_view params) override;
   bool client_request(const protocol::Message& m) override;
-  bool before_document_notification(const protocol::Message& m) override;
-  void document_notification(const protocol::Message& m) override;
+  bool before_document_notification(const protocol::Message& m, const std::string& uri) override;
+  void document_notification(const protocol::Message& m, const std::string& uri) override;
   void client_notification(const protocol::Message& m) override;
   bool server_notification(const protocol::Message& m) override;
   bool server_reply(const protocol::Message& m, const std::string& method) override;
@@ -131,7 +131,7 @@ class CacheInterceptor final : public proxy::Interceptor {
 
   void begin_version(Doc& d, bool worker_start, bool bypass, std::string header);
   void server_holds(Doc& d);
-  bool take_document_notification(const protocol::Message& m);
+  bool take_document_notification(const protocol::Message& m, const std::string& uri);
   void drop_hold(Doc& d);
   void send_held(Doc& d);
   void keep_from_server(Doc& d);

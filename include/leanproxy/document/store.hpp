@@ -25,12 +25,16 @@ struct Document {
 /// Applies didOpen / didChange / didClose params (raw JSON) exactly as Lean's
 /// watchdog does. Each mutator returns an empty string on success, otherwise
 /// what was wrong; a rejected message leaves the store unchanged, just as
-/// Lean leaves its document unchanged.
+/// Lean leaves its document unchanged. `uri_out`, when given, receives the
+/// document's uri as soon as the params name one, even if the message is then
+/// rejected: callers reuse it rather than scan again for a uri that may follow
+/// a large text (JSON objects are unordered; Neovim and nlohmann put "text"
+/// before "uri").
 class DocumentStore {
  public:
-  std::string did_open(std::string_view params);
-  std::string did_change(std::string_view params);
-  std::string did_close(std::string_view params);
+  std::string did_open(std::string_view params, std::string* uri_out = nullptr);
+  std::string did_change(std::string_view params, std::string* uri_out = nullptr);
+  std::string did_close(std::string_view params, std::string* uri_out = nullptr);
 
   const Document* find(std::string_view uri) const;
   std::size_t size() const { return docs_.size(); }

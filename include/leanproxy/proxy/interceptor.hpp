@@ -64,14 +64,19 @@ class Interceptor {
   /// on towards the server (the interceptor may pause_server() here). True
   /// when the interceptor took it: the router then does not send it, the
   /// interceptor sends it or what replaces it (hold_server, notify_server),
-  /// or nothing.
-  virtual bool before_document_notification(const protocol::Message& m) {
+  /// or nothing. `uri`: the document's, as the store read it (empty when the
+  /// params name none).
+  virtual bool before_document_notification(const protocol::Message& m, const std::string& uri) {
     (void)m;
+    (void)uri;
     return false;
   }
   /// A didOpen / didChange / didClose, after the store applied it and it was
   /// passed on towards the server (or taken by before_document_notification).
-  virtual void document_notification(const protocol::Message& m) { (void)m; }
+  virtual void document_notification(const protocol::Message& m, const std::string& uri) {
+    (void)m;
+    (void)uri;
+  }
   /// Any other client notification (didSave, didChangeWatchedFiles, …),
   /// after it was passed on towards the server.
   virtual void client_notification(const protocol::Message& m) { (void)m; }

@@ -132,7 +132,9 @@ class Router final : public ProxyPort {
 
   void to_server(std::string body, bool document = false);
   void flush_queue();
-  void apply_document(const protocol::Message& m);
+  /// Applies a didOpen / didChange / didClose to the store; the document's uri
+  /// (empty when the params name none).
+  std::string apply_document(const protocol::Message& m);
   void forward_server_request(const protocol::Message& m);
   void finish_replay();
   protocol::Id next_own_id();
