@@ -93,6 +93,29 @@ TEST_CASE("put, get, erase, clear and persistence across reopen") {
   }
 }
 
+TEST_CASE("what the store last read or wrote (its memory tier) follows every change at once") {
+  TempDir tmp;
+  auto opened = open_rocksdb_store(config(tmp.path));
+  auto& s = *opened.store;
+  REQUIRE(s.put(Table::diagnostics, "k", "[1]"));
+  CHECK(*s.get(Table::diagnostics, "k") == "[1]");
+  CHECK_FALSE(s.get(Table::answers, "k"));  // tables stay apart
+  REQUIRE(s.put(Table::diagnostics, "k", "[2]"));  // replaced
+  CHECK(*s.get(Table::diagnostics, "k") == "[2]");
+  s.erase(Table::diagnostics, "k");
+  CHECK_FALSE(s.get(Table::diagnostics, "k"));
+  REQUIRE(s.put(Table::diagnostics, "k", "[3]"));
+  REQUIRE(s.put(Table::answers, "k", "{}"));
+  CHECK(s.get(Table::answers, "k"));
+  s.clear();
+  CHECK_FALSE(s.get(Table::diagnostics, "k"));
+  CHECK_FALSE(s.get(Table::answers, "k"));
+  // Many records (48 MiB, three times the tier): each still reads back right.
+  std::string big = "\"" + std::string(1u << 20, 'x') + "\"";
+  for (int i = 0; i < 48; ++i) REQUIRE(s.put(Table::diagnostics, "b" + std::to_string(i), big));
+  for (int i = 0; i < 48; ++i) CHECK(s.get(Table::diagnostics, "b" + std::to_string(i))->size() == big.size());
+}
+
 TEST_CASE("records past the TTL are not served") {
   TempDir tmp;
   std::int64_t now = 1000000;
