@@ -27,6 +27,16 @@ bool inside(const std::string& path, const std::string& root) {
 
 }  // namespace
 
+const std::vector<std::string>* DepFingerprinter::imports_of(const std::string& path, const std::string& sha) {
+  auto it = imports_.find(sha);
+  if (it != imports_.end()) return &it->second;
+  auto text = hasher_.read(path);
+  // Changed since it was hashed: the imports must be those of the bytes hashed.
+  if (!text || sha256_hex(*text) != sha) return nullptr;
+  if (imports_.size() >= 4096) imports_.clear();  // a bound; rebuilt as documents are looked up
+  return &imports_.emplace(sha, lean::parse_header(*text).imports).first->second;
+}
+
 DepFingerprint DepFingerprinter::fingerprint(const std::vector<std::string>& imports) {
   DepFingerprint out;
   std::map<std::string, std::string> identity;  // module → what it contributes; ordered = canonical
@@ -61,14 +71,25 @@ DepFingerprint DepFingerprinter::fingerprint(const std::vector<std::string>& imp
         out.reason = "unreadable build artifact for " + mod;
         return out;
       }
-      // A source inside the workspace: its current text counts, and so do its imports.
+      // A source inside the workspace: its current text counts, and so do its
+      // imports. Its hash is memoised by its stat (as the traces are), and
+      // its imports by that hash: a lookup reads no unchanged source again.
       for (const auto& dir : path_.src_path) {
         std::string src = dir + "/" + rel + ".lean";
-        if (!inside(src, path_.workspace_root) || !exists(src)) continue;
-        auto text = hasher_.read(src);
-        if (!text) break;
-        id += " src " + sha256_hex(*text);
-        for (auto& imp : lean::parse_header(*text).imports) todo.push_back(imp);
+        if (!inside(src, path_.workspace_root)) continue;
+        auto sha = hasher_.hash(src);
+        if (!sha) {
+          if (!exists(src)) continue;
+          out.reason = "unreadable source of " + mod;  // what it imports is unknown
+          return out;
+        }
+        id += " src " + *sha;
+        const std::vector<std::string>* imports = imports_of(src, *sha);
+        if (!imports) {
+          out.reason = "source of " + mod + " changed while it was read";
+          return out;
+        }
+        for (const auto& imp : *imports) todo.push_back(imp);
         break;
       }
     }

@@ -84,6 +84,12 @@ TEST_CASE("dependency fingerprints follow traces and workspace sources") {
   auto no_trace = fp.fingerprint({"A.B"});
   ws.write(".lake/build/lib/lean/A/C.olean", "olean C v2");
   CHECK(fp.fingerprint({"A.B"}).digest != no_trace.digest);
+  // An edited source's imports are read again (memoised by its content):
+  // B stops importing C, then imports it again.
+  ws.write("A/B.lean", "def b := 1\n");
+  CHECK(fp.fingerprint({"A.B"}).modules == std::vector<std::string>{"A.B"});
+  ws.write("A/B.lean", "import A.C\ndef b := 1\n");
+  CHECK(fp.fingerprint({"A.B"}).modules == std::vector<std::string>{"A.B", "A.C"});
 }
 
 TEST_CASE("an unresolvable import is uncacheable") {
@@ -144,4 +150,33 @@ TEST_CASE("an unclosed guillemet in an import name ends the name") {
   auto h = lean::parse_header("import A«b\n");
   REQUIRE(h.imports.size() == 1);
   CHECK(lean::module_to_path(h.imports[0]).size() < 16);
+}
+
+TEST_CASE("each key part changes the key, however the keys before it went") {
+  // derive_key keeps each part's last digest: a changed part must never be
+  // answered from it, and a part changed back must give the first key again.
+  cache::ServerIdentity s{"Lean (version 4.22.0)", "/x/lean", "leanprover/lean4:v4.22.0", "/ws", "lakefile", "lake\0serve", "silent"};
+  cache::DocumentIdentity d{"file:///ws/A.lean", "always", "def x := 1", "deps", {}};
+  const std::string base = cache::derive_key(s, d).digest;
+  std::string* server_parts[] = {&s.lean_version, &s.lean_path,      &s.toolchain_file, &s.workspace_root,
+                                 &s.lake_config,  &s.server_command, &s.client_flags};
+  for (std::string* part : server_parts) {
+    std::string was = *part;
+    *part += "'";
+    auto changed = cache::derive_key(s, d);
+    CHECK(changed.digest != base);
+    CHECK(cache::differing_components(cache::derive_key(s, d), changed).empty());  // the same again
+    *part = was;
+    CHECK(cache::derive_key(s, d).digest == base);
+  }
+  std::string_view cache::DocumentIdentity::*doc_parts[] = {&cache::DocumentIdentity::uri, &cache::DocumentIdentity::build_mode,
+                                                           &cache::DocumentIdentity::text, &cache::DocumentIdentity::deps};
+  for (auto part : doc_parts) {
+    std::string_view was = d.*part;
+    std::string other = std::string(was) + "'";
+    d.*part = other;
+    CHECK(cache::derive_key(s, d).digest != base);
+    d.*part = was;
+    CHECK(cache::derive_key(s, d).digest == base);
+  }
 }

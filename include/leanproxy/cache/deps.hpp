@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "leanproxy/cache/file_hash.hpp"
@@ -41,8 +42,13 @@ class DepFingerprinter {
   FileHasher& hasher() { return hasher_; }
 
  private:
+  /// The imports of the source at `path` whose bytes hash to `sha`, memoised
+  /// by that hash; null when the file no longer has those bytes.
+  const std::vector<std::string>* imports_of(const std::string& path, const std::string& sha);
+
   SearchPath path_;
   FileHasher hasher_;
+  std::unordered_map<std::string, std::vector<std::string>> imports_;  ///< source SHA-256 → its imports
 };
 
 }  // namespace leanproxy::cache
