@@ -31,9 +31,10 @@ std::optional<Position> position_of(std::string_view raw) {
 std::string DocumentStore::did_open(std::string_view params, std::string* uri_out) {
   // One walk over params that reads textDocument in place, each member the
   // first of its name (as json::member): the text, most of a large didOpen,
-  // is scanned once here and once more while decoding.
-  bool seen_td = false, has_td = false;
-  std::optional<std::string_view> mode, uri_raw, text_raw, version_raw, lang_raw;
+  // is read once, validated and decoded in the same pass.
+  bool seen_td = false, has_td = false, text_seen = false;
+  std::optional<std::string_view> mode, uri_raw, version_raw, lang_raw;
+  std::optional<std::string> text;
   {
     json::ObjectReader r(params);
     std::string_view k;
@@ -43,11 +44,25 @@ std::string DocumentStore::did_open(std::string_view params, std::string* uri_ou
       seen_td = seen_td || first_td;
       if (first_td && json::type_of(params.substr(at)) == json::Type::object) {
         has_td = true;
-        json::ObjectReader td(params.substr(at));
-        std::string_view tk, v;
-        while (td.next(tk, v)) {
+        std::string_view tds = params.substr(at);
+        json::ObjectReader td(tds);
+        std::string_view tk;
+        std::size_t v_at = 0;
+        while (td.next_key(tk, v_at)) {
+          if (!text_seen && json::key_is(tk, "text")) {
+            text_seen = true;
+            if (v_at < tds.size() && tds[v_at] == '"') {  // else: not a string, reported below
+              std::size_t v_end = 0;
+              text = json::decode_string_at(tds, v_at, v_end);
+              td.value_ends_at(text ? v_end : std::string_view::npos);
+              continue;
+            }
+          }
+          std::size_t v_end = json::skip_value(tds, v_at);
+          td.value_ends_at(v_end);
+          if (v_end == std::string_view::npos) break;
+          std::string_view v = tds.substr(v_at, v_end - v_at);
           if (!uri_raw && json::key_is(tk, "uri")) uri_raw = v;
-          else if (!text_raw && json::key_is(tk, "text")) text_raw = v;
           else if (!version_raw && json::key_is(tk, "version")) version_raw = v;
           else if (!lang_raw && json::key_is(tk, "languageId")) lang_raw = v;
         }
@@ -64,9 +79,7 @@ std::string DocumentStore::did_open(std::string_view params, std::string* uri_ou
   if (!has_td) return "didOpen without textDocument";
   auto uri = uri_raw ? json::decode_string(*uri_raw) : std::nullopt;
   if (uri && uri_out) *uri_out = *uri;
-  if (!uri || !text_raw || !version_raw) return "didOpen without uri, text or version";
-  // The reader validated the text while finding its end: decode, no second check.
-  auto text = json::decode_scanned_string(*text_raw);
+  if (!uri || !text_seen || !version_raw) return "didOpen without uri, text or version";
   auto version = json::to_int64(*version_raw);
   if (!text || !version) return "didOpen with a malformed text or version";
   Document doc;

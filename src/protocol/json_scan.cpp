@@ -386,18 +386,105 @@ std::optional<std::string_view> enter_path(std::string_view s, std::initializer_
   return std::nullopt;
 }
 
+namespace {
+
+// Decodes the escape at p (p[0] == '\\') to `o`, advancing both; false when
+// it is malformed or runs past `end`. A \u escape of a high surrogate takes
+// the low one after it; a lone surrogate becomes U+FFFD (as Lean's parser).
+bool decode_escape(const char*& p, const char* end, char*& o) {
+  if (end - p < 2) return false;
+  char e = p[1];
+  if (e != 'u') {
+    switch (e) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '/': *o++ = '/'; break;
+      case 'b': *o++ = '\b'; break;
+      case 'f': *o++ = '\f'; break;
+      case 'n': *o++ = '\n'; break;
+      case 'r': *o++ = '\r'; break;
+      case 't': *o++ = '\t'; break;
+      default: return false;
+    }
+    p += 2;
+    return true;
+  }
+  auto hex4 = [end](const char* q, std::uint32_t& cp) {
+    if (end - q < 6) return false;
+    int a = hex(q[2]), b = hex(q[3]), c = hex(q[4]), d = hex(q[5]);
+    if ((a | b | c | d) < 0) return false;
+    cp = static_cast<std::uint32_t>((a << 12) | (b << 8) | (c << 4) | d);
+    return true;
+  };
+  std::uint32_t cp = 0;
+  if (!hex4(p, cp)) return false;
+  p += 6;
+  if (cp >= 0xD800 && cp <= 0xDBFF) {
+    std::uint32_t lo = 0;
+    if (end - p >= 6 && p[0] == '\\' && p[1] == 'u' && hex4(p, lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+      o = put_utf8(o, 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00));
+      p += 6;
+      return true;
+    }
+    o = put_utf8(o, 0xFFFD);  // a lone high surrogate
+    return true;
+  }
+  o = put_utf8(o, (cp >= 0xDC00 && cp <= 0xDFFF) ? 0xFFFD : cp);
+  return true;
+}
+
+}  // namespace
+
 std::optional<std::string> decode_string(std::string_view raw) {
-  if (raw.size() < 2 || raw.front() != '"' || skip_string(raw, 0) != raw.size()) return std::nullopt;
-  return decode_scanned_string(raw);
+  std::size_t end = 0;
+  auto s = decode_string_at(raw, 0, end);
+  if (!s || end != raw.size()) return std::nullopt;
+  return s;
+}
+
+std::optional<std::string> decode_string_at(std::string_view s, std::size_t i, std::size_t& end_out) {
+  if (i >= s.size() || s[i] != '"') return std::nullopt;
+  // Decoding only shortens (an escape of 2, 6 or 12 bytes gives 1 to 4), so
+  // what is left of `s` bounds the result, and a 16-byte block stored whole
+  // before it is looked at never runs past it. One pass finds the end,
+  // validates and decodes: a large didOpen text is read once, not twice.
+  const char* p = s.data() + i + 1;
+  const char* end = s.data() + s.size();
+  std::string out(static_cast<std::size_t>(end - p), '\0');
+  char* o = out.data();
+  for (;;) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), max_ctl = _mm_set1_epi8(0x1f);
+    while (end - p >= 16) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
+      __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                     _mm_cmpeq_epi8(_mm_min_epu8(v, max_ctl), v));
+      int mask = _mm_movemask_epi8(special);
+      if (mask != 0) {
+        int k = __builtin_ctz(static_cast<unsigned>(mask));
+        p += k;
+        o += k;
+        break;
+      }
+      p += 16;
+      o += 16;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) *o++ = *p++;
+    if (p >= end || static_cast<unsigned char>(*p) < 0x20) return std::nullopt;  // unterminated; raw control
+    if (*p == '"') break;
+    if (!decode_escape(p, end, o)) return std::nullopt;
+  }
+  end_out = static_cast<std::size_t>(p - s.data()) + 1;
+  out.resize(static_cast<std::size_t>(o - out.data()));
+  return out;
 }
 
 std::optional<std::string> decode_scanned_string(std::string_view raw) {
   if (raw.size() < 2 || raw.front() != '"') return std::nullopt;
-  // Decoding only shortens (an escape of 2, 6 or 12 bytes gives 1 to 4), so
-  // the output never runs ahead of the input: a block copied whole before its
-  // backslash is looked for always fits. A document's text has an escape on
-  // every line (\n), so the plain runs between escapes are short: copying
-  // them a block at a time, not memchr + append per run, halves the time.
+  // As decode_string_at, for a string a reader validated and delimited: only
+  // backslashes need a look (a document's text has one per line, \n).
   std::string out(raw.size() - 2, '\0');
   char* o = out.data();
   const char* p = raw.data() + 1;
@@ -420,41 +507,7 @@ std::optional<std::string> decode_scanned_string(std::string_view raw) {
     }
 #endif
     while (p < end && *p != '\\') *o++ = *p++;
-    if (p >= end) break;
-    // p[0] == '\\'; the string was validated, so the escape is complete.
-    if (end - p < 2) break;
-    char e = p[1];
-    if (e != 'u') {
-      switch (e) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
-        default: out.resize(static_cast<std::size_t>(o - out.data())); return out;  // not reached: validated
-      }
-      p += 2;
-      continue;
-    }
-    if (end - p < 6) break;  // not reached on a validated string
-    std::uint32_t cp = static_cast<std::uint32_t>((hex(p[2]) << 12) | (hex(p[3]) << 8) | (hex(p[4]) << 4) | hex(p[5]));
-    p += 6;
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-      if (end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-        std::uint32_t lo = static_cast<std::uint32_t>((hex(p[2]) << 12) | (hex(p[3]) << 8) | (hex(p[4]) << 4) | hex(p[5]));
-        if (lo >= 0xDC00 && lo <= 0xDFFF) {
-          o = put_utf8(o, 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00));
-          p += 6;
-          continue;
-        }
-      }
-      o = put_utf8(o, 0xFFFD);  // a lone high surrogate
-      continue;
-    }
-    o = put_utf8(o, (cp >= 0xDC00 && cp <= 0xDFFF) ? 0xFFFD : cp);
+    if (p >= end || !decode_escape(p, end, o)) break;  // the end; a bad escape is not reached: validated
   }
   out.resize(static_cast<std::size_t>(o - out.data()));
   return out;

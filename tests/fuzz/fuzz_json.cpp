@@ -163,6 +163,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 #endif
 
   // Strings: the fast path agrees with the byte-by-byte check.
+  // decode_string_at: the scanner's end, and the same text as decoding after it.
+  if (!s.empty() && s[0] == '"') {
+    std::size_t end = 0;
+    auto at = json::decode_string_at(s, 0, end);
+    std::size_t skip = json::skip_value(s, 0);
+    FUZZ_CHECK(at.has_value() == (skip != std::string_view::npos), "decode_string_at and skip_value disagree on " + fuzz::show(s));
+    if (at) {
+      FUZZ_CHECK(end == skip, "decode_string_at ends elsewhere than skip_value on " + fuzz::show(s));
+      FUZZ_CHECK(*at == *json::decode_scanned_string(s.substr(0, end)), "decode_string_at decodes differently: " + fuzz::show(s));
+    }
+  }
   auto decoded = json::decode_string(s);
   FUZZ_CHECK(decoded.has_value() == naive_string(s), "decode_string and the naive check disagree on " + fuzz::show(s));
   if (decoded) {

@@ -147,3 +147,34 @@ TEST_CASE("decoding copies blocks whole: every escape at every offset, back to b
     }
   }
 }
+
+TEST_CASE("decode_string_at validates, decodes and finds the end in one pass") {
+  std::size_t end = 0;
+  std::string s = R"(x"a\"b\\c\/\n\t \u22a2 \ud835\udd3d \ud835",1])";
+  auto d = json::decode_string_at(s, 1, end);
+  REQUIRE(d);
+  CHECK(*d == "a\"b\\c/\n\t ⊢ 𝔽 \xEF\xBF\xBD");
+  CHECK(end == s.find(",1]"));
+  // Every escape kind and a closing quote at every offset of the 16-byte
+  // block, with more after the string: the end is the quote's.
+  for (const char* esc : {R"(\n)", R"(\")", R"(\\)", R"(\u2115)", R"(\ud835\udd3d)"})
+    for (std::size_t at = 0; at < 40; ++at) {
+      CAPTURE(esc);
+      CAPTURE(at);
+      std::string lit = "\"" + std::string(at, 'a') + esc + std::string(at % 7, 'b') + "\"";
+      std::string in = lit + R"(,"more":"x"})";
+      auto got = json::decode_string_at(in, 0, end);
+      REQUIRE(got);
+      CHECK(end == lit.size());
+      CHECK(*got == *json::decode_string(lit));
+    }
+  // Invalid: not at a quote, unterminated, a raw control character, a bad
+  // escape, a cut \u, a bad low surrogate; never a read past the end.
+  for (std::string bad : {std::string("abc"), std::string(R"("abc)"), std::string("\"a\x01b\""), std::string(R"("a\qb")"),
+                          std::string(R"("a\u12)"), std::string(R"("a\u12")"), std::string(R"("a\)"),
+                          std::string(R"("a\ud835\uzzzz")"), std::string(40, ' ').insert(0, "\"")}) {
+    CAPTURE(bad);
+    CHECK_FALSE(json::decode_string_at(bad, 0, end));
+  }
+  CHECK_FALSE(json::decode_string_at(R"("a")", 3, end));  // past the end
+}

@@ -101,6 +101,10 @@ std::optional<std::string_view> enter_path(std::string_view object, std::initial
 /// Decodes a raw string value (with quotes) to UTF-8. Lone surrogate escapes
 /// become U+FFFD. nullopt if `raw` is not a valid string literal.
 std::optional<std::string> decode_string(std::string_view raw);
+/// Decodes the string literal starting at s[i] (a quote) in one pass that
+/// also validates it and finds its end: `end` is set past the closing quote.
+/// nullopt if there is no valid string literal at i.
+std::optional<std::string> decode_string_at(std::string_view s, std::size_t i, std::size_t& end);
 /// decode_string() of a value the readers here returned (they validated it):
 /// no second validation pass over a large text. nullopt if it is not a string.
 std::optional<std::string> decode_scanned_string(std::string_view raw);
