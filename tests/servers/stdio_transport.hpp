@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,9 +29,15 @@ class StdioTransport {
       ssize_t n = ::read(in_fd_, buf_, sizeof buf_);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return std::nullopt;
+      read_at_ = std::chrono::steady_clock::now();
       parser_.feed(std::string_view(buf_, static_cast<std::size_t>(n)));
     }
   }
+
+  /// When the bytes of the message read() returned last had arrived: the end
+  /// of the read call that completed it (a frame left in the buffer by an
+  /// earlier read arrived with that read).
+  std::chrono::steady_clock::time_point read_at() const { return read_at_; }
 
   /// Writes one frame with a single writev (header + body), retrying short
   /// writes. Returns false when the peer is gone.
@@ -56,6 +63,7 @@ class StdioTransport {
  private:
   int in_fd_, out_fd_;
   leanproxy::framing::FrameParser parser_;
+  std::chrono::steady_clock::time_point read_at_{};
   char buf_[64 * 1024];
 };
 
