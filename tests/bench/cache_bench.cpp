@@ -1,12 +1,13 @@
 // cache_bench: reopening a 10 KB / 100 KB / 1 MB Lean document through the
-// proxy (a child process on pipes, as an editor runs it) against the
-// simulator: didOpen → cached publish at the client (p50/p99), next to the
-// same open without a cache, plus what a miss (key + lookup) adds to a cold
-// open. Not a timed test: `--quick` only checks that it runs; the long mode
-// gives the README's figures. Hits are measured with --on-hit forward (the
-// default) and --on-hit lazy, side by side, each twice: reopens one at a time
-// (the server done with the previous one, as when a user reopens a file) and
-// back to back (a storm: the server's work on earlier reopens competes).
+// proxy (in-process, not through the daemon; on pipes, as an editor runs
+// it) against the simulator: didOpen → cached publish at the client
+// (p50/p99), next to the same open without a cache, plus what a miss (key +
+// lookup) adds to a cold open. Not a timed test: `--quick` only checks that
+// it runs; the long mode gives the README's figures. Hits are measured with
+// --on-hit forward (the default) and --on-hit lazy, side by side, each twice:
+// reopens one at a time (the server done with the previous one, as when a
+// user reopens a file) and back to back (a storm: the server's work on
+// earlier reopens competes).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -305,7 +306,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  // hit_p50_ms is the default mode's (forward).
+  // hit_p50_ms is the default mode's (forward), reopened one at a time.
   out["targets"] = {{"hit_p50_ms_100KB_max", 0.5}, {"miss_percent_of_cold_max", 1.0}};
   std::printf("%s\n", out.dump().c_str());
   fs::remove_all(ws);
