@@ -32,19 +32,25 @@ inline bool has_special(std::uint64_t w) {
   return (any & highs) != 0;
 }
 
+#if defined(__SSE2__)
+// Bit k set: byte k of `v` is '"', '\\' or a control character (< 0x20; a
+// byte is one iff min(byte, 0x1f) == byte, unsigned).
+inline int special_mask(__m128i v) {
+  __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+  __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+  __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+  return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control));
+}
+#endif
+
 // Advances `p` over plain string bytes (anything but '"', '\\' and control
 // characters), a block at a time; stops at the first special byte or when
 // fewer than a block's bytes remain. SSE2 is part of x86-64, so no runtime
 // check is needed; elsewhere the eight-byte SWAR test does the same.
 inline const char* skip_plain(const char* p, const char* end) {
 #if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), max_ctl = _mm_set1_epi8(0x1f);
   while (end - p >= 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    // A byte is a control character iff min(byte, 0x1f) == byte (unsigned).
-    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                   _mm_cmpeq_epi8(_mm_min_epu8(v, max_ctl), v));
-    int mask = _mm_movemask_epi8(special);
+    int mask = special_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
     p += 16;
   }
@@ -67,10 +73,7 @@ inline std::size_t skip_string(std::string_view s, std::size_t i) {
   // Most strings of a message (keys, the method, ids, uris) end within 16
   // bytes without an escape: one block test answers them.
   if (end - p >= 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                   _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
-    int mask = _mm_movemask_epi8(special);
+    int mask = special_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     if (mask != 0) {
       int k = __builtin_ctz(static_cast<unsigned>(mask));
       if (p[k] == '"') return static_cast<std::size_t>(p + k - s.data()) + 1;
@@ -468,13 +471,10 @@ std::optional<std::string> decode_string_at(std::string_view s, std::size_t i, s
   char* o = out.data();
   for (;;) {
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), max_ctl = _mm_set1_epi8(0x1f);
     while (end - p >= 16) {
       __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
-      __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                     _mm_cmpeq_epi8(_mm_min_epu8(v, max_ctl), v));
-      int mask = _mm_movemask_epi8(special);
+      int mask = special_mask(v);
       if (mask != 0) {
         int k = __builtin_ctz(static_cast<unsigned>(mask));
         p += k;
