@@ -34,6 +34,7 @@ struct DepFingerprint {
 ///    hash, with its own imports followed: an import edited but not rebuilt
 ///    must change the key, at any depth.
 /// An import found nowhere makes the document uncacheable, never guessed.
+/// One thread at a time (the cache backend's worker owns it).
 class DepFingerprinter {
  public:
   explicit DepFingerprinter(SearchPath path) : path_(std::move(path)) {}
