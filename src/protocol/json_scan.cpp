@@ -65,21 +65,11 @@ inline const char* skip_plain(const char* p, const char* end) {
 }
 
 // s[i] == '"'; returns index past the closing quote or npos. Plain text
-// (most of a 100 KB document) is skipped a block at a time.
-inline std::size_t skip_string(std::string_view s, std::size_t i) {
+// (most of a 100 KB document) is skipped a block at a time. The general
+// case, out of line; skip_string() below inlines the common one.
+__attribute__((noinline)) std::size_t skip_string_slow(std::string_view s, std::size_t i) {
   const char* p = s.data() + i + 1;
   const char* end = s.data() + s.size();
-#if defined(__SSE2__)
-  // Most strings of a message (keys, the method, ids, uris) end within 16
-  // bytes without an escape: one block test answers them.
-  if (end - p >= 16) {
-    int mask = special_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    if (mask != 0) {
-      int k = __builtin_ctz(static_cast<unsigned>(mask));
-      if (p[k] == '"') return static_cast<std::size_t>(p + k - s.data()) + 1;
-    }
-  }
-#endif
   while (p < end) {
     p = skip_plain(p, end);
     if (p >= end) break;
@@ -104,6 +94,30 @@ inline std::size_t skip_string(std::string_view s, std::size_t i) {
     ++p;
   }
   return npos;
+}
+
+// Most strings of a message (keys, the method, ids, uris) end within 16
+// bytes without an escape: one block test, inlined, answers them (near the
+// end of the input, a byte loop does).
+__attribute__((always_inline)) inline std::size_t skip_string(std::string_view s, std::size_t i) {
+  const char* p = s.data() + i + 1;
+  const char* end = s.data() + s.size();
+#if defined(__SSE2__)
+  if (end - p >= 16) {
+    int mask = special_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    if (mask != 0) {
+      int k = __builtin_ctz(static_cast<unsigned>(mask));
+      if (p[k] == '"') return static_cast<std::size_t>(p + k - s.data()) + 1;
+    }
+    return skip_string_slow(s, i);
+  }
+#endif
+  for (; p < end; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (c == '"') return static_cast<std::size_t>(p - s.data()) + 1;
+    if (c == '\\' || c < 0x20) break;
+  }
+  return skip_string_slow(s, i);
 }
 
 std::size_t skip_number(std::string_view s, std::size_t i) {

@@ -178,3 +178,23 @@ TEST_CASE("decode_string_at validates, decodes and finds the end in one pass") {
   }
   CHECK_FALSE(json::decode_string_at(R"("a")", 3, end));  // past the end
 }
+
+TEST_CASE("short strings near the end of the input are validated like any other") {
+  // Fewer than 16 bytes left: skip_string's byte loop, then its general case.
+  for (std::size_t n = 0; n < 20; ++n) {
+    CAPTURE(n);
+    std::string a(n, 'a');
+    for (const std::string& wrap : {std::string("%"), std::string("{\"k\":%}"), std::string("[1,%]")}) {
+      auto in = [&](const std::string& lit) {
+        std::string w = wrap;
+        return w.replace(w.find('%'), 1, lit);
+      };
+      CHECK(json::validate(in("\"" + a + "\"")));
+      CHECK(json::validate(in("\"" + a + "\\n\"")));
+      CHECK(json::validate(in("\"\\u00e9" + a + "\"")));
+      CHECK_FALSE(json::validate(in("\"" + a + "\x01\"")));
+      CHECK_FALSE(json::validate(in("\"" + a + "\\x\"")));
+      CHECK_FALSE(json::validate(in("\"" + a)));
+    }
+  }
+}
