@@ -1,4 +1,6 @@
 // lean-lsp-proxy: command-line entry point (proxy, daemon, CLI commands).
+#include <malloc.h>
+
 #include <cstdio>
 #include <iostream>
 #include <string_view>
@@ -74,6 +76,14 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Documents pass through as strings of their size (a message body, the
+  // decoded text, a copy for the server): with glibc's defaults a 1 MB
+  // string is a fresh mmap, or heap that free() hands back at once, so
+  // every copy page-faults its whole size in again. Blocks up to 8 MiB stay
+  // in the heap, and up to 16 MiB of free heap is kept: a 1 MB cache hit
+  // 5.5–6 → 2.6–2.9 ms, 100 KB lazy 0.38 → 0.32 ms (cache_bench).
+  mallopt(M_MMAP_THRESHOLD, 8 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
   // Bad input must never end in std::terminate: say what went wrong instead.
   try {
     return run(argc, argv);
