@@ -1,5 +1,7 @@
 // vscode-jsonrpc (what vscode-lean4's client is built on) over a child's stdio,
 // with a tap that records every message the client receives.
+import { Writable } from 'node:stream';
+
 let rpc = null;
 try {
   rpc = await import('vscode-jsonrpc/node.js');
@@ -12,6 +14,28 @@ export const skipReason = rpc ? false : 'e2e skipped: tests/e2e/node_modules mis
 if (!rpc) console.log(skipReason);
 
 export { rpc };
+
+/**
+ * The child's stdin for the connection's writer, never failing: a write to a
+ * child that has exited (on purpose: a proxy that gave up restarting races
+ * the test's next request) is dropped, and the request fails when the
+ * connection closes, as every pending one does. vscode-jsonrpc 8.2 would turn
+ * the EPIPE into an unhandled rejection (sendRequest rethrows inside an async
+ * Promise executor), which fails whichever test is running.
+ */
+function tolerantStdin(stdin) {
+  stdin.on('error', () => {});
+  return new Writable({
+    write(chunk, encoding, done) {
+      if (stdin.destroyed || !stdin.writable) return done();
+      stdin.write(chunk, encoding, () => done());
+    },
+    final(done) {
+      stdin.end();
+      done();
+    },
+  });
+}
 
 /**
  * Connects to a started child. Returns { conn, received, notifications }:
@@ -35,7 +59,7 @@ export function connect(child, { onServerRequest } = {}) {
     },
     dispose() { inner.dispose(); },
   };
-  const conn = rpc.createMessageConnection(reader, new rpc.StreamMessageWriter(child.stdin));
+  const conn = rpc.createMessageConnection(reader, new rpc.StreamMessageWriter(tolerantStdin(child.stdin)));
   // Server → client requests (clangd asks for workDoneProgress tokens, crashy asks for configuration).
   conn.onRequest((method, params) => (onServerRequest ? onServerRequest(method, params) : null));
   conn.onNotification(() => {});
