@@ -419,6 +419,28 @@ std::optional<std::string_view> enter_path(std::string_view s, std::initializer_
 
 namespace {
 
+#if defined(__SSE2__)
+// Copies `p` to `o` a 16-byte block at a time until a block has a byte that
+// `stop` marks (bit k of its mask: byte k); both then point at that byte.
+// Each block is stored whole before it is looked at: the caller's output
+// must keep pace with its input (decoding only shortens).
+template <class Stop>
+inline void copy_blocks_until(const char*& p, const char* end, char*& o, Stop stop) {
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
+    if (int mask = stop(v); mask != 0) {
+      int k = __builtin_ctz(static_cast<unsigned>(mask));
+      p += k;
+      o += k;
+      return;
+    }
+    p += 16;
+    o += 16;
+  }
+}
+#endif
+
 // Decodes the escape at p (p[0] == '\\') to `o`, advancing both; false when
 // it is malformed or runs past `end`. A \u escape of a high surrogate takes
 // the low one after it; a lone surrogate becomes U+FFFD (as Lean's parser).
@@ -485,19 +507,7 @@ std::optional<std::string> decode_string_at(std::string_view s, std::size_t i, s
   char* o = out.data();
   for (;;) {
 #if defined(__SSE2__)
-    while (end - p >= 16) {
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
-      int mask = special_mask(v);
-      if (mask != 0) {
-        int k = __builtin_ctz(static_cast<unsigned>(mask));
-        p += k;
-        o += k;
-        break;
-      }
-      p += 16;
-      o += 16;
-    }
+    copy_blocks_until(p, end, o, special_mask);
 #endif
     while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) *o++ = *p++;
     if (p >= end || static_cast<unsigned char>(*p) < 0x20) return std::nullopt;  // unterminated; raw control
@@ -519,20 +529,9 @@ std::optional<std::string> decode_scanned_string(std::string_view raw) {
   const char* end = raw.data() + raw.size() - 1;
   for (;;) {
 #if defined(__SSE2__)
-    const __m128i backslash = _mm_set1_epi8('\\');
-    while (end - p >= 16) {
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
-      int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash));
-      if (mask != 0) {
-        int k = __builtin_ctz(static_cast<unsigned>(mask));
-        p += k;
-        o += k;
-        break;
-      }
-      p += 16;
-      o += 16;
-    }
+    copy_blocks_until(p, end, o, [](__m128i v) {
+      return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    });
 #endif
     while (p < end && *p != '\\') *o++ = *p++;
     if (p >= end || !decode_escape(p, end, o)) break;  // the end; a bad escape is not reached: validated
