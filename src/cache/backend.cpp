@@ -1,6 +1,7 @@
 // Cache backend worker: identity, fingerprints, keys and store access.
 #include "leanproxy/cache/backend.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +57,20 @@ std::string env_value(const std::string& env_text, const std::string& name) {
   while (std::getline(in, line))
     if (line.rfind(name + "=", 0) == 0) return line.substr(name.size() + 1);
   return {};
+}
+
+// The diagnostic set and elaboration time of a stored record, into `a`.
+bool read_record(std::string_view payload, DocAnswer& a) {
+  auto diags = json::member(payload, "diagnostics");
+  if (!diags || json::type_of(*diags) != json::Type::array) return false;
+  a.diagnostics = std::string(*diags);
+  if (auto elab = json::member(payload, "elab_ms")) a.elab_ms = std::strtod(std::string(*elab).c_str(), nullptr);
+  return true;
+}
+
+std::string parent_dir(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos || slash == 0 ? std::string("/") : path.substr(0, slash);
 }
 
 std::string trim(std::string s) {
@@ -143,16 +158,19 @@ void Backend::run() {
     std::function<void()> task;
     {
       std::unique_lock l(mutex_);
-      auto ready = [this] { return stopping_ || !tasks_.empty(); };
+      auto ready = [this] { return stopping_ || !tasks_.empty() || !served_.empty(); };
       if (touches_.empty()) {
         cv_.wait(l, ready);
-      } else if (!cv_.wait_for(l, std::chrono::milliseconds(20), ready)) {
+      } else if (touches_.size() < 4096 && !cv_.wait_for(l, std::chrono::milliseconds(20), ready)) {
         l.unlock();
         flush_touches();  // idle for a while: now the LRU bookkeeping costs nobody anything
         continue;
       }
-      if (tasks_.empty()) {  // stopping and drained
-        l.unlock();
+      for (auto& key : served_) touches_.push_back(std::move(key));
+      served_.clear();
+      if (tasks_.empty()) {
+        if (!stopping_) continue;  // only hits served on the I/O thread: touch them once idle
+        l.unlock();  // stopping and drained
         flush_touches();
         return;
       }
@@ -161,9 +179,11 @@ void Backend::run() {
     }
     try {
       task();
+      for (const auto& d : unwatched_) watch_.watch(d);  // after the task posted its answer
     } catch (const std::exception& e) {
       log::error(std::string("cache worker: ") + e.what());
     }
+    unwatched_.clear();
     --queued_;
   }
 }
@@ -179,6 +199,14 @@ void Backend::submit_write(std::function<void()> task) {
     flush_touches();
     task();
   });
+}
+
+void Backend::served(const std::string& key) {
+  {
+    std::lock_guard l(mutex_);
+    served_.push_back(key);
+  }
+  cv_.notify_one();
 }
 
 void Backend::submit(std::function<void()> task) {
@@ -198,9 +226,64 @@ void Backend::refresh_identity(ServerSpec spec) {
     identity_ = read_server_identity(spec, path, identity_problem_);
     if (!identity_problem_.empty()) log::warn("cache disabled for this server: " + identity_problem_);
     else log::info("cache: server identity " + identity_.lean_version + " (" + identity_.lean_path + ")");
+    sha256_hex({});  // OpenSSL loads its providers on the first digest (~2 ms): not on a lookup's way
     deps_ = std::make_unique<DepFingerprinter>(std::move(path));
+    // Nothing computed for the previous server applies: other search path,
+    // maybe another toolchain.
+    closures_.clear();
+    watch_.reset();
+    {
+      std::lock_guard l(memo_mutex_);
+      for (auto& [uri, r] : recent_) r.answer.reset();
+    }
     identity_ready_ = identity_problem_.empty();
   });
+}
+
+const Backend::Closure& Backend::closure_for(const std::vector<std::string>& imports) {
+  std::string k;
+  for (const auto& m : imports) k.append(m).push_back('\0');
+  std::uint64_t generation = watch_.generation();  // before anything is read
+  auto it = closures_.find(k);
+  if (it != closures_.end() && it->second.trusted && it->second.generation == generation) return it->second;
+
+  Closure c;
+  c.generation = generation;
+  std::vector<std::string> probes;  // every path looked at: what the result depends on
+  {
+    struct Log {
+      FileHasher& h;
+      Log(FileHasher& hasher, std::vector<std::string>& to) : h(hasher) { h.set_probe_log(&to); }
+      ~Log() { h.set_probe_log(nullptr); }
+    } log(deps_->hasher(), probes);
+    c.fp = deps_->fingerprint(imports);
+    const std::string& root = identity_.workspace_root;
+    for (const char* f : {"lakefile.lean", "lakefile.toml", "lake-manifest.json"}) {
+      c.lake_config.append(f).push_back('\0');
+      c.lake_config.append(deps_->hasher().read(root + "/" + f).value_or("")).push_back('\0');
+    }
+  }
+  Sha256 worker_view;
+  worker_view.field(c.fp.digest).field(c.lake_config);
+  c.deps = worker_view.hex_digest();
+  c.modules = std::make_shared<const std::vector<std::string>>(std::move(c.fp.modules));
+
+  // Trusted when every directory looked in was watched before `generation`
+  // was read. Those that were not are watched once the answer is out.
+  std::vector<std::string> dirs;
+  dirs.reserve(probes.size());
+  for (const auto& p : probes) dirs.push_back(parent_dir(p));
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  c.trusted = !dirs.empty();
+  for (auto& d : dirs)
+    if (!watch_.covered(d)) {
+      c.trusted = false;
+      unwatched_.push_back(std::move(d));
+    }
+
+  if (closures_.size() >= 256) closures_.clear();  // a bound; rebuilt as documents are looked up
+  return closures_[k] = std::move(c);
 }
 
 DocAnswer Backend::compute(const DocQuery& q) {
@@ -212,43 +295,79 @@ DocAnswer Backend::compute(const DocQuery& q) {
     return a;
   }
   auto header = lean::parse_header(q.text);
-  auto fp = deps_->fingerprint(header.imports);
-  if (!fp.cacheable) {
-    a.reason = fp.reason;
-    return a;
+  const Closure& c = closure_for(header.imports);
+  std::string sha;
+  if (!c.fp.cacheable) {
+    a.reason = c.fp.reason;
+  } else {
+    identity_.lake_config = c.lake_config;
+    a.deps = c.deps;
+    a.modules = c.modules;
+    sha = known_sha256(q.uri, q.text);
+    if (sha.empty()) sha = sha256_hex(q.text);
+    a.key = derive_key(identity_, DocumentIdentity{q.uri, q.build_mode, q.text, c.fp.digest, sha});
+    a.cacheable = true;
   }
-  ServerIdentity id = identity_;
-  const std::string& root = identity_.workspace_root;
-  for (const char* f : {"lakefile.lean", "lakefile.toml", "lake-manifest.json"}) {
-    id.lake_config.append(f).push_back('\0');
-    id.lake_config.append(deps_->hasher().read(root + "/" + f).value_or("")).push_back('\0');
-  }
-  Sha256 worker_view;
-  worker_view.field(fp.digest).field(id.lake_config);
-  a.deps = worker_view.hex_digest();
-  a.modules = std::move(fp.modules);
-  a.key = derive_key(id, DocumentIdentity{q.uri, q.build_mode, q.text, fp.digest, text_sha256(q.uri, q.text)});
-  a.cacheable = true;
+  remember(q, sha, a, c);
   return a;
 }
 
-std::string Backend::text_sha256(const std::string& uri, const std::string& text) {
+std::string Backend::known_sha256(const std::string& uri, const std::string& text) {
+  std::lock_guard l(memo_mutex_);
+  auto it = recent_.find(uri);
+  return it != recent_.end() && it->second.text == text ? it->second.sha256 : std::string();
+}
+
+void Backend::remember(const DocQuery& q, const std::string& sha256, const DocAnswer& a, const Closure& c) {
   constexpr std::size_t kMaxBytes = 64u << 20;  // texts kept for the comparison, all documents together
-  auto it = hashed_texts_.find(uri);
-  if (it != hashed_texts_.end() && it->second.text == text) return it->second.sha256;
-  std::string digest = sha256_hex(text);
-  if (it != hashed_texts_.end()) {
-    hashed_bytes_ -= it->second.text.size();
-    hashed_texts_.erase(it);
+  std::lock_guard l(memo_mutex_);
+  auto it = recent_.find(q.uri);
+  if (it == recent_.end() || it->second.text != q.text) {
+    if (it != recent_.end()) {
+      recent_bytes_ -= it->second.text.size();
+      recent_.erase(it);
+    }
+    if (q.text.size() > kMaxBytes / 4) return;
+    while (recent_bytes_ + q.text.size() > kMaxBytes && !recent_.empty()) {  // any one goes: rarely reached
+      recent_bytes_ -= recent_.begin()->second.text.size();
+      recent_.erase(recent_.begin());
+    }
+    it = recent_.emplace(q.uri, Recent{q.text, {}, {}, {}, 0, false}).first;
+    recent_bytes_ += q.text.size();
   }
-  if (text.size() > kMaxBytes / 4) return digest;
-  while (hashed_bytes_ + text.size() > kMaxBytes && !hashed_texts_.empty()) {  // any one goes: rarely reached
-    hashed_bytes_ -= hashed_texts_.begin()->second.text.size();
-    hashed_texts_.erase(hashed_texts_.begin());
+  Recent& r = it->second;
+  if (!sha256.empty()) r.sha256 = sha256;
+  r.build_mode = q.build_mode;
+  r.answer = a;
+  r.answer->diagnostics.reset();
+  r.answer->lookup_us = 0;
+  r.generation = c.generation;
+  r.trusted = c.trusted;
+}
+
+std::optional<DocAnswer> Backend::answer_now(const DocView& q) {
+  // FIFO: with a task queued (an identity refresh, a store) the worker's
+  // answer could differ; it must come from the worker then.
+  if (!ready()) return std::nullopt;
+  auto t0 = std::chrono::steady_clock::now();
+  DocAnswer a;
+  {
+    std::lock_guard l(memo_mutex_);
+    auto it = recent_.find(std::string(q.uri));
+    if (it == recent_.end()) return std::nullopt;
+    const Recent& r = it->second;
+    if (!r.answer || !r.trusted || r.build_mode != q.build_mode || r.text != q.text) return std::nullopt;
+    if (watch_.generation() != r.generation) return std::nullopt;  // something it read may have changed
+    a = *r.answer;
   }
-  hashed_texts_.emplace(uri, HashedText{text, digest});
-  hashed_bytes_ += text.size();
-  return digest;
+  a.version = q.version;
+  if (a.cacheable && q.lookup && store_->mode() != StoreMode::none) {
+    auto payload = store_->peek(Table::diagnostics, a.key.digest);
+    if (!payload || !read_record(*payload, a)) return std::nullopt;  // the worker looks on disk
+    served(a.key.digest);
+  }
+  a.lookup_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  return a;
 }
 
 void Backend::query(DocQuery q, std::function<void(DocAnswer)> done) {
@@ -256,17 +375,8 @@ void Backend::query(DocQuery q, std::function<void(DocAnswer)> done) {
     auto t0 = std::chrono::steady_clock::now();
     DocAnswer a = compute(q);
     bool touch = false;
-    if (a.cacheable && q.lookup && store_->mode() != StoreMode::none) {
-      if (auto payload = store_->get(Table::diagnostics, a.key.digest)) {
-        auto diags = json::member(*payload, "diagnostics");
-        auto elab = json::member(*payload, "elab_ms");
-        if (diags && json::type_of(*diags) == json::Type::array) {
-          a.diagnostics = std::string(*diags);
-          if (elab) a.elab_ms = std::strtod(std::string(*elab).c_str(), nullptr);
-          touch = true;
-        }
-      }
-    }
+    if (a.cacheable && q.lookup && store_->mode() != StoreMode::none)
+      if (auto payload = store_->get(Table::diagnostics, a.key.digest)) touch = read_record(*payload, a);
     a.lookup_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     // LRU bookkeeping once the worker is idle: a RocksDB write right after
     // the post would hold the CPU the woken I/O thread is waiting for.

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <filesystem>
 #include <map>
 #include <set>
 
@@ -12,13 +11,7 @@
 #include "leanproxy/protocol/json_scan.hpp"
 
 namespace leanproxy::cache {
-namespace fs = std::filesystem;
 namespace {
-
-bool exists(const std::string& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
 
 bool inside(const std::string& path, const std::string& root) {
   if (root.empty()) return false;
@@ -50,7 +43,7 @@ DepFingerprint DepFingerprinter::fingerprint(const std::vector<std::string>& imp
 
     std::string olean_dir;
     for (const auto& dir : path_.lean_path)
-      if (exists(dir + "/" + rel + ".olean")) { olean_dir = dir; break; }
+      if (hasher_.exists(dir + "/" + rel + ".olean")) { olean_dir = dir; break; }
     if (olean_dir.empty()) {
       out.reason = "unresolved import " + mod;
       return out;
@@ -79,7 +72,7 @@ DepFingerprint DepFingerprinter::fingerprint(const std::vector<std::string>& imp
         if (!inside(src, path_.workspace_root)) continue;
         auto sha = hasher_.hash(src);
         if (!sha) {
-          if (!exists(src)) continue;
+          if (!hasher_.exists(src)) continue;
           out.reason = "unreadable source of " + mod;  // what it imports is unknown
           return out;
         }

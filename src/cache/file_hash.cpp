@@ -13,6 +13,7 @@ std::int64_t ns(const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) 
 }  // namespace
 
 std::optional<FileHasher::Entry> FileHasher::identity(const std::string& path) {
+  if (probes_) probes_->push_back(path);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   return Entry{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),

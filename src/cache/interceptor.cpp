@@ -207,7 +207,9 @@ void CacheInterceptor::mark_dependents_stale(const std::vector<std::string>& mod
   for (auto& [uri, d] : docs_) {
     if (d.stale) continue;
     for (const auto& mod : modules) {
-      if (std::find(d.worker_modules.begin(), d.worker_modules.end(), mod) == d.worker_modules.end()) continue;
+      if (!d.worker_modules || std::find(d.worker_modules->begin(), d.worker_modules->end(), mod) ==
+                                   d.worker_modules->end())
+        continue;
       d.stale = true;
       log::info("cache: " + mod + " changed; " + uri + " is not served or stored until it is restarted");
       break;
@@ -236,17 +238,23 @@ void CacheInterceptor::begin_version(Doc& d, bool worker_start, bool bypass, std
   bool servable = options_.enabled && !bypass && !(d.stale && !v.worker_start);
   if (!v.hold) server_holds(d);      // sent as the client sent it, as a full text, or replayed
   else if (!servable) send_held(d);  // lazy: only a hit keeps a notification from the server
-  DocQuery q{d.uri, doc->version, doc->text, doc->dependency_build_mode.value_or("always"), servable};
-  std::string uri = d.uri;
-  bool paused = std::exchange(pause_next_, false);
-  backend_.query(std::move(q), [this, uri, query = v.query, paused](DocAnswer a) {
-    on_answer(uri, query, std::move(a));  // a hit is sent first, then the server gets its input
-    if (paused) port_->resume_server();
-  });
   for (auto& w : waiting) {
     if (v.hold) v.waiting.push_back(std::move(w));
     else if (!client_wait(w)) port_->forward_request(std::move(w));
   }
+  std::string build_mode = doc->dependency_build_mode.value_or("always");
+  std::string uri = d.uri;
+  bool paused = std::exchange(pause_next_, false);
+  // A hit is sent first, then the server gets its input.
+  if (auto a = backend_.answer_now({uri, doc->version, doc->text, build_mode, servable})) {
+    on_answer(uri, v.query, std::move(*a));  // a repeat: no hand-off to the worker and back
+    if (paused) port_->resume_server();
+    return;
+  }
+  backend_.query({uri, doc->version, doc->text, std::move(build_mode), servable}, [this, uri, query = v.query, paused](DocAnswer a) {
+    on_answer(uri, query, std::move(a));
+    if (paused) port_->resume_server();
+  });
 }
 
 void CacheInterceptor::server_holds(Doc& d) {

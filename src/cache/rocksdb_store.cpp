@@ -129,12 +129,17 @@ class RocksStore final : public Store {
     return s;
   }
 
-  std::optional<std::string> get(Table t, std::string_view key) override {
-    // A record read or written a moment ago is answered from memory (a
-    // reopen: ~45 µs less on a cold worker); past its TTL it takes the disk
-    // path, which counts and removes it.
+  std::optional<std::string> peek(Table t, std::string_view key) override {
+    // Past its TTL a record takes the disk path, which counts and removes it.
     if (auto hit = recent_.find(static_cast<int>(t), key); hit && now() - hit->created <= cfg_.ttl.count())
       return std::move(hit->payload);
+    return std::nullopt;
+  }
+
+  std::optional<std::string> get(Table t, std::string_view key) override {
+    // A record read or written a moment ago is answered from memory (a
+    // reopen: ~45 µs less on a cold worker).
+    if (auto hit = peek(t, key)) return hit;
     std::string value;
     auto s = db_->Get(rocksdb::ReadOptions(), handle(t), rocksdb::Slice(key.data(), key.size()), &value);
     if (!s.ok()) {

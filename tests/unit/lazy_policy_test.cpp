@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "backend_fakes.hpp"
 #include "leanproxy/cache/backend.hpp"
 #include "leanproxy/cache/interceptor.hpp"
 #include "leanproxy/protocol/id_map.hpp"
@@ -25,83 +26,10 @@
 
 using namespace leanproxy;
 using protocol::Message;
+using testing::Loop;
+using testing::MemStore;
 
 namespace {
-
-// An in-memory store: the backend's RocksDB calls without RocksDB.
-class MemStore final : public cache::Store {
- public:
-  std::optional<std::string> get(cache::Table t, std::string_view key) override {
-    std::lock_guard l(mutex_);
-    auto it = records_.find({t, std::string(key)});
-    if (it == records_.end()) return std::nullopt;
-    return it->second;
-  }
-  bool put(cache::Table t, std::string_view key, std::string_view payload) override {
-    std::lock_guard l(mutex_);
-    records_[{t, std::string(key)}] = std::string(payload);
-    return true;
-  }
-  void touch(std::string_view) override {}
-  void erase(cache::Table t, std::string_view key) override {
-    std::lock_guard l(mutex_);
-    records_.erase({t, std::string(key)});
-  }
-  void clear() override {
-    std::lock_guard l(mutex_);
-    records_.clear();
-  }
-  cache::StoreStats stats() const override { return {}; }
-  cache::StoreMode mode() const override { return cache::StoreMode::read_write; }
-  std::optional<std::string> get_meta(std::string_view) override { return std::nullopt; }
-  bool put_meta(std::string_view, std::string_view) override { return true; }
-  void enforce_size_bound() override {}
-
- private:
-  std::mutex mutex_;
-  std::map<std::pair<cache::Table, std::string>, std::string> records_;
-};
-
-// The backend's answers come back through `post`: the test runs them on its
-// own thread, as the event loop would.
-class Loop {
- public:
-  cache::Backend::Post post() {
-    return [this](std::function<void()> fn) {
-      std::lock_guard l(mutex_);
-      tasks_.push_back(std::move(fn));
-    };
-  }
-  /// Runs posted tasks until `done()` (false after 10 s).
-  bool run_until(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::deque<std::function<void()>> tasks;
-      {
-        std::lock_guard l(mutex_);
-        tasks.swap(tasks_);
-      }
-      if (tasks.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      for (auto& t : tasks) t();
-    }
-    return true;
-  }
-  /// Runs what has been posted so far.
-  void drain() {
-    run_until([] { return true; });
-    std::deque<std::function<void()>> tasks;
-    {
-      std::lock_guard l(mutex_);
-      tasks.swap(tasks_);
-    }
-    for (auto& t : tasks) t();
-  }
-
- private:
-  std::mutex mutex_;
-  std::deque<std::function<void()>> tasks_;
-};
 
 struct FakeIo : proxy::RouterIo {
   std::vector<std::string> to_client, to_server;
@@ -118,7 +46,8 @@ struct Fixture {
   std::filesystem::path root =
       std::filesystem::temp_directory_path() / ("llp-lazy-" + std::to_string(::getpid()));
   Loop loop;
-  cache::Backend backend{std::make_shared<MemStore>(), loop.post()};
+  std::shared_ptr<MemStore> store = std::make_shared<MemStore>(/*with_memory_tier=*/true);
+  cache::Backend backend{store, loop.post()};
   // `/bin/true` stands in for `lean`: `--version` and `--print-prefix` succeed
   // with no output, and documents without imports need no search path.
   cache::CacheInterceptor cache{backend, cache::ServerSpec{{"/bin/true", "--server"}, root.string(), {}},
@@ -271,6 +200,29 @@ TEST_CASE_FIXTURE(Fixture, "lazy: on a hit nothing reaches the server, and waitF
   CHECK(router.pending_requests() == 0);
 }
 
+TEST_CASE_FIXTURE(Fixture, "lazy: a repeat from memory is served before its didOpen returns, until a file it read changes") {
+  seed(1, "theorem a : True := trivial");
+  close();
+  settle();
+  new_to_server();
+  io.to_client.clear();
+  open(2, "theorem a : True := trivial");
+  CHECK(cache.stats().hits == 1);  // no round trip to the worker: answered inside from_client
+  REQUIRE(io.to_client.size() == 2);
+  CHECK(Message::parse(io.to_client[1]).method() == "textDocument/publishDiagnostics");
+  CHECK(new_to_server().empty());
+  close();
+
+  // The lakefile is part of the key: once it changes, the worker computes
+  // the key again (a new one: a miss), even for the same text.
+  std::ofstream(root / "lakefile.lean") << "-- options changed\n";
+  io.to_client.clear();
+  open(3, "theorem a : True := trivial");
+  CHECK(io.to_client.empty());
+  REQUIRE(loop.run_until([&] { return cache.stats().misses == 2; }));
+  CHECK(cache.stats().hits == 1);
+}
+
 TEST_CASE_FIXTURE(Fixture, "the empty publish after a client's didClose never wipes a reopen served from the cache") {
   // Lean clears a closed document's diagnostics (no version). A reopen served
   // from the cache can reach the editor before that clear comes back.
@@ -300,6 +252,7 @@ TEST_CASE_FIXTURE(Fixture, "lazy: a client wait during the lookup is answered wi
   close();
   new_to_server();
   io.to_client.clear();
+  store->memory_tier = false;  // the lookup goes to the worker (a repeat from memory is answered at once)
   open(2, "theorem a : True := trivial");
   client(R"({"jsonrpc":"2.0","id":7,"method":"textDocument/waitForDiagnostics","params":{"uri":)" + q(uri) +
          R"(,"version":2}})");

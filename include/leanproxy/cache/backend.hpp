@@ -3,6 +3,8 @@
 // every RocksDB call. The I/O thread posts queries and gets answers back
 // through `post`, so it never blocks on disk. Tasks run in FIFO order: an
 // identity refresh is always complete before the lookups posted after it.
+// A repeat is answered on the I/O thread itself (`answer_now`) when nothing
+// it depends on can have changed: no disk, no hand-off.
 #pragma once
 
 #include <atomic>
@@ -14,10 +16,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "leanproxy/cache/change_watch.hpp"
 #include "leanproxy/cache/deps.hpp"
 #include "leanproxy/cache/key.hpp"
 #include "leanproxy/cache/store.hpp"
@@ -39,6 +43,17 @@ struct DocQuery {
   bool lookup = true;      ///< false: compute the key only (e.g. Restart File)
 };
 
+/// A DocQuery's fields as views, for a lookup on the caller's thread (no
+/// copy of the text).
+struct DocView {
+  std::string_view uri;
+  std::int64_t version = 0;
+  std::string_view text;
+  std::string_view build_mode;
+  bool lookup = true;
+};
+inline DocView view_of(const DocQuery& q) { return {q.uri, q.version, q.text, q.build_mode, q.lookup}; }
+
 struct DocAnswer {
   std::string uri;
   std::int64_t version = 0;
@@ -50,7 +65,7 @@ struct DocAnswer {
   /// worker its options when it starts). Compared with the value recorded
   /// at worker start to tell a stale worker.
   std::string deps;
-  std::vector<std::string> modules;  ///< the import closure (for watched-file changes)
+  std::shared_ptr<const std::vector<std::string>> modules;  ///< the import closure (for watched-file changes)
   std::optional<std::string> diagnostics;  ///< on a hit: the stored set (a JSON array)
   double elab_ms = 0;                      ///< on a hit: what it cost to compute
   double lookup_us = 0;                    ///< key + lookup time
@@ -78,6 +93,13 @@ class Backend {
   /// Re-reads the server identity and search path (at every server start).
   void refresh_identity(ServerSpec spec);
   void query(DocQuery q, std::function<void(DocAnswer)> done);
+  /// The answer `query` would give, on the calling (I/O) thread without
+  /// touching the disk, when it is known already: the worker is idle, the
+  /// uri's last lookup had the same text and build mode, every directory its
+  /// closure was looked up in was watched before and has not changed since
+  /// (ChangeWatch), and a lookup's record is in the store's memory tier.
+  /// nullopt: ask `query`.
+  std::optional<DocAnswer> answer_now(const DocView& q);
   void store(StoreQuery q, std::function<void(StoreOutcome)> done);
   /// Goal / hover answers under (document key, method, position).
   void get_answer(std::string doc_key, std::string method, std::string position,
@@ -99,7 +121,23 @@ class Backend {
   void submit(std::function<void()> task);
   void submit_write(std::function<void()> task);  ///< runs after the deferred touches
   void flush_touches();
+  void served(const std::string& key);  ///< a hit answered on the I/O thread, touched later
   DocAnswer compute(const DocQuery& q);
+  /// The import closure's fingerprint and what comes with it, for the
+  /// imports of a header. Memoised while ChangeWatch vouches for every
+  /// directory it was looked up in (the search path's misses included).
+  struct Closure {
+    DepFingerprint fp;
+    std::shared_ptr<const std::vector<std::string>> modules;
+    std::string lake_config;     ///< lakefile(s) and manifest, as the key has them
+    std::string deps;            ///< DocAnswer::deps
+    std::uint64_t generation = 0;  ///< ChangeWatch's, before it was computed
+    bool trusted = false;          ///< every directory was watched before then
+  };
+  const Closure& closure_for(const std::vector<std::string>& imports);
+  std::unordered_map<std::string, Closure> closures_;  ///< by the imports, NUL-joined (worker only)
+  ChangeWatch watch_;
+  std::vector<std::string> unwatched_;  ///< directories a closure was looked up in, to watch after the task
 
   std::shared_ptr<Store> store_;  ///< shared by every session of a daemon (RocksDB is thread-safe)
   Post post_;
@@ -107,20 +145,28 @@ class Backend {
   ServerIdentity identity_;
   std::unique_ptr<DepFingerprinter> deps_;
   std::string identity_problem_;  ///< non-empty: nothing is cacheable (e.g. `lake env` failed)
-  /// The last text hashed per document and its SHA-256: a document reopened
-  /// or re-sent unchanged (an agent's repeated proof) costs a comparison, not
-  /// a hash. Exact (the texts are compared), and bounded in bytes.
-  struct HashedText {
-    std::string text, sha256;
+  /// The last text looked up per document, its SHA-256 and the answer
+  /// computed for it (without diagnostics): a document reopened or re-sent
+  /// unchanged (an agent's repeated proof) costs a comparison, not a hash,
+  /// and `answer_now` can answer it. Exact (the texts are compared), bounded
+  /// in bytes; shared with the I/O thread under `memo_mutex_`.
+  struct Recent {
+    std::string text, sha256, build_mode;
+    std::optional<DocAnswer> answer;  ///< null: not computed with a closure (no identity)
+    std::uint64_t generation = 0;
+    bool trusted = false;
   };
-  std::unordered_map<std::string, HashedText> hashed_texts_;
-  std::size_t hashed_bytes_ = 0;
+  std::mutex memo_mutex_;
+  std::unordered_map<std::string, Recent> recent_;
+  std::size_t recent_bytes_ = 0;
+  std::string known_sha256(const std::string& uri, const std::string& text);
+  void remember(const DocQuery& q, const std::string& sha256, const DocAnswer& a, const Closure& c);
   std::vector<std::string> touches_;  ///< keys served, touched once the worker is idle (or before a write)
-  std::string text_sha256(const std::string& uri, const std::string& text);
 
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
+  std::vector<std::string> served_;  ///< keys served by answer_now, for the worker to touch
   bool stopping_ = false;
   std::atomic<bool> identity_ready_{false};
   std::atomic<int> queued_{0};  ///< tasks submitted and not finished

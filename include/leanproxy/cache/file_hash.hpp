@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace leanproxy::cache {
 
@@ -25,6 +26,13 @@ class FileHasher {
   /// the lakefile); files over 1 MiB are read but not kept.
   std::optional<std::string> read(const std::string& path);
 
+  /// True when `path` is a regular file (a search-path probe).
+  bool exists(const std::string& path) { return identity(path).has_value(); }
+  /// Every path looked at from now on (hashed, read or probed) is appended
+  /// to `log` until it is reset to null: what a result computed through
+  /// this hasher depends on. The caller's thread only.
+  void set_probe_log(std::vector<std::string>* log) { probes_ = log; }
+
   std::uint64_t hashed() const { return hashed_; }      ///< files actually read
   std::uint64_t memo_hits() const { return memo_hits_; }
 
@@ -38,13 +46,14 @@ class FileHasher {
     }
   };
   /// The stat identity of `path`, or nullopt (missing, not a regular file).
-  static std::optional<Entry> identity(const std::string& path);
+  std::optional<Entry> identity(const std::string& path);
   bool old_enough(const Entry& e) const;
   std::chrono::milliseconds racy_window_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> memo_;
   std::unordered_map<std::string, Entry> content_;
   std::uint64_t hashed_ = 0, memo_hits_ = 0;
+  std::vector<std::string>* probes_ = nullptr;
 };
 
 }  // namespace leanproxy::cache

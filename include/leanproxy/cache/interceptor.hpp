@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -114,7 +115,7 @@ class CacheInterceptor final : public proxy::Interceptor {
     std::string header;  ///< the header's syntax (lean::Header::signature): a change restarts the worker
     std::int64_t worker_version = -1;  ///< the version that started the current worker
     std::string worker_deps;
-    std::vector<std::string> worker_modules;  ///< its import closure
+    std::shared_ptr<const std::vector<std::string>> worker_modules;  ///< its import closure
     bool worker_deps_known = false;
     bool stale = false;  ///< neither serve nor store until the document is restarted
     bool server_open = false;          ///< the server has the document open (lazy: maybe not)

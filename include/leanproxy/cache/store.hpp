@@ -39,6 +39,10 @@ class Store {
   virtual ~Store() = default;
   /// The payload of a live record; expired or invalid records are dropped.
   virtual std::optional<std::string> get(Table table, std::string_view key) = 0;
+  /// The payload when the store's memory tier holds the live record, without
+  /// touching the disk: cheap enough for the I/O thread, safe on any thread.
+  /// nullopt says nothing about the disk (ask `get`).
+  virtual std::optional<std::string> peek(Table, std::string_view) { return std::nullopt; }
   /// False when the record could not be written (read-only, disk full, …).
   virtual bool put(Table table, std::string_view key, std::string_view json_payload) = 0;
   /// Marks `key` as used now (least-recently-used eviction).
