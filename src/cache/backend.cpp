@@ -59,12 +59,22 @@ std::string env_value(const std::string& env_text, const std::string& name) {
   return {};
 }
 
-// The diagnostic set and elaboration time of a stored record, into `a`.
+// The diagnostic set and elaboration time of a stored record, into `a`:
+// one pass over the record (the set comes first and is the bulk of it).
 bool read_record(std::string_view payload, DocAnswer& a) {
-  auto diags = json::member(payload, "diagnostics");
-  if (!diags || json::type_of(*diags) != json::Type::array) return false;
-  a.diagnostics = std::string(*diags);
-  if (auto elab = json::member(payload, "elab_ms")) a.elab_ms = std::strtod(std::string(*elab).c_str(), nullptr);
+  json::ObjectReader r(payload);
+  std::string_view key, value, diags;
+  bool elab = false;
+  while ((diags.empty() || !elab) && r.next(key, value)) {
+    if (json::key_is(key, "diagnostics")) {
+      diags = value;
+    } else if (json::key_is(key, "elab_ms")) {
+      a.elab_ms = std::strtod(std::string(value).c_str(), nullptr);
+      elab = true;
+    }
+  }
+  if (diags.empty() || json::type_of(diags) != json::Type::array) return false;
+  a.diagnostics = std::string(diags);
   return true;
 }
 
@@ -364,7 +374,6 @@ std::optional<DocAnswer> Backend::answer_now(const DocView& q) {
   if (a.cacheable && q.lookup && store_->mode() != StoreMode::none) {
     auto payload = store_->peek(Table::diagnostics, a.key.digest);
     if (!payload || !read_record(*payload, a)) return std::nullopt;  // the worker looks on disk
-    served(a.key.digest);
   }
   a.lookup_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   return a;

@@ -247,8 +247,10 @@ void CacheInterceptor::begin_version(Doc& d, bool worker_start, bool bypass, std
   bool paused = std::exchange(pause_next_, false);
   // A hit is sent first, then the server gets its input.
   if (auto a = backend_.answer_now({uri, doc->version, doc->text, build_mode, servable})) {
+    std::string record = a->diagnostics ? a->key.digest : std::string();
     on_answer(uri, v.query, std::move(*a));  // a repeat: no hand-off to the worker and back
     if (paused) port_->resume_server();
+    if (!record.empty()) backend_.served(record);
     return;
   }
   backend_.query({uri, doc->version, doc->text, std::move(build_mode), servable}, [this, uri, query = v.query, paused](DocAnswer a) {
@@ -319,6 +321,7 @@ void CacheInterceptor::on_answer(const std::string& uri, std::uint64_t query, Do
     port_->to_client(protocol::make_notification("$/lean/fileProgress",
                                                  "{\"textDocument\":" + vd + ",\"processing\":[]}"));
     port_->to_client(publish(uri, v.number, v.served));
+    port_->flush_client();  // before the didOpen's forward to the server and the rest of this read
     log::debug("cache hit: " + uri + " v" + std::to_string(v.number) + " key " + v.answer->key.digest.substr(0, 12));
     if (v.hold) keep_from_server(d);
   } else {

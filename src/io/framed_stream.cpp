@@ -300,6 +300,14 @@ void FramedStream::send(std::string body) {
   impl_->check_backlog();
 }
 
+void FramedStream::flush() {
+  if (!impl_->corked) return;  // written already, or being written
+  impl_->corked = false;
+  auto& dirty = cork.dirty;
+  dirty.erase(std::remove(dirty.begin(), dirty.end(), impl_), dirty.end());
+  impl_->write_more();
+}
+
 void FramedStream::when_flushed(std::function<void()> fn) {
   if (impl_->queue.empty() || impl_->failed || impl_->closed) {
     fn();

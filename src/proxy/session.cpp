@@ -309,6 +309,8 @@ struct Session::Impl final : RouterIo {
     client_->send(std::move(body));
   }
 
+  void flush_client() override { client_->flush(); }
+
   void send_to_server(std::string body) override {
     if (trace_) trace_->write("proxy->server", body);
     if (server_stream_) server_stream_->send(std::move(body));

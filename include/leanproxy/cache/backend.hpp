@@ -100,6 +100,9 @@ class Backend {
   /// (ChangeWatch), and a lookup's record is in the store's memory tier.
   /// nullopt: ask `query`.
   std::optional<DocAnswer> answer_now(const DocView& q);
+  /// A hit `answer_now` found: its record's LRU touch is left to the worker,
+  /// once idle. Call once the answer is out (it wakes the worker).
+  void served(const std::string& key);
   void store(StoreQuery q, std::function<void(StoreOutcome)> done);
   /// Goal / hover answers under (document key, method, position).
   void get_answer(std::string doc_key, std::string method, std::string position,
@@ -121,7 +124,6 @@ class Backend {
   void submit(std::function<void()> task);
   void submit_write(std::function<void()> task);  ///< runs after the deferred touches
   void flush_touches();
-  void served(const std::string& key);  ///< a hit answered on the I/O thread, touched later
   DocAnswer compute(const DocQuery& q);
   /// The import closure's fingerprint and what comes with it, for the
   /// imports of a header. Memoised while ChangeWatch vouches for every

@@ -78,6 +78,8 @@ class FramedStream {
   void send(std::string body);
   /// Calls `fn` once everything queued so far has been written (or writing failed).
   void when_flushed(std::function<void()> fn);
+  /// Starts writing what is queued now, even inside a WriteBatch.
+  void flush();
   /// Stops reading and writing and closes the descriptors. Handlers are not called afterwards.
   void close();
 

@@ -19,6 +19,10 @@ class ProxyPort {
  public:
   virtual ~ProxyPort() = default;
   virtual void to_client(std::string body) = 0;
+  /// Writes what was sent to the client so far now, rather than when the
+  /// event being handled is done (an answer that must not wait for the
+  /// rest of the work: a cache hit before its forward to the server).
+  virtual void flush_client() {}
   /// Sends a request of the proxy's own (id "llp:N"); `on_reply` gets the
   /// server's response. Dropped without a call if the server dies first.
   virtual void request_server(std::string_view method, std::string_view params,

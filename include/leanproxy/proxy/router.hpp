@@ -26,6 +26,7 @@ class RouterIo {
   virtual ~RouterIo() = default;
   virtual void send_to_client(std::string body) = 0;
   virtual void send_to_server(std::string body) = 0;
+  virtual void flush_client() {}  ///< see ProxyPort::flush_client
 };
 
 struct RouterStats {
@@ -98,6 +99,7 @@ class Router final : public ProxyPort {
   std::size_t pending_requests() const { return pending_.size(); }
   // ProxyPort
   void to_client(std::string body) override { io_.send_to_client(std::move(body)); }
+  void flush_client() override { io_.flush_client(); }
   void request_server(std::string_view method, std::string_view params,
                       std::function<void(const protocol::Message&)> on_reply) override;
   const document::DocumentStore& documents() const override { return docs_; }
