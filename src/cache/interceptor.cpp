@@ -246,17 +246,25 @@ void CacheInterceptor::begin_version(Doc& d, bool worker_start, bool bypass, std
   std::string uri = d.uri;
   bool paused = std::exchange(pause_next_, false);
   // A hit is sent first, then the server gets its input.
+  auto resume = [this, paused](const std::string& uri, std::uint64_t query) {
+    if (!paused) return;
+    auto it = docs_.find(uri);
+    bool hit = it != docs_.end() && it->second.v.query == query && it->second.v.lookup == Lookup::hit;
+    if (hit) port_->resume_server_soon();  // the editor reads the answer first
+    else port_->resume_server();
+  };
   if (auto a = backend_.answer_now({uri, doc->version, doc->text, build_mode, servable})) {
     std::string record = a->diagnostics ? a->key.digest : std::string();
     on_answer(uri, v.query, std::move(*a));  // a repeat: no hand-off to the worker and back
-    if (paused) port_->resume_server();
+    resume(uri, v.query);
     if (!record.empty()) backend_.served(record);
     return;
   }
-  backend_.query({uri, doc->version, doc->text, std::move(build_mode), servable}, [this, uri, query = v.query, paused](DocAnswer a) {
-    on_answer(uri, query, std::move(a));
-    if (paused) port_->resume_server();
-  });
+  backend_.query({uri, doc->version, doc->text, std::move(build_mode), servable},
+                 [this, uri, query = v.query, resume](DocAnswer a) {
+                   on_answer(uri, query, std::move(a));
+                   resume(uri, query);
+                 });
 }
 
 void CacheInterceptor::server_holds(Doc& d) {

@@ -59,6 +59,24 @@ void Router::flush_queue() {
   }
 }
 
+void Router::resume_server_soon() {
+  // After a cache hit the server would start checking the served version at
+  // once (Lean forks a worker for a didOpen: a burst on every core) while
+  // the editor still has to wake up and read the answer. What the server
+  // does with that version is only a verification: it can start a moment
+  // later, or as soon as the client says anything (what it says then goes
+  // after the notification, in order).
+  ++resume_soon_;
+  io_.after(std::chrono::milliseconds(2), [this] { end_resume_soon(); });
+}
+
+void Router::end_resume_soon() {
+  while (resume_soon_ > 0) {
+    --resume_soon_;
+    resume_server();
+  }
+}
+
 void Router::resume_server() {
   if (paused_ == 0) return;  // a resume for a pause that a server restart already cleared
   --paused_;
@@ -98,6 +116,7 @@ std::string Router::apply_document(const Message& m) {
 }
 
 void Router::from_client(Message m) {
+  end_resume_soon();
   ++stats_.client_messages;
   stats_.client_bytes += m.raw().size();
   switch (m.kind()) {
@@ -353,7 +372,7 @@ void Router::finish_replay() {
 
 bool Router::server_exited(const std::string& why, Clock::time_point now) {
   phase_ = Phase::starting;
-  paused_ = 0;
+  paused_ = resume_soon_ = 0;
   // The replay re-opens every document with its current text: an edit or a
   // hold still queued for the dead server would apply twice.
   std::erase_if(queue_, [](const Outgoing& o) { return o.document; });

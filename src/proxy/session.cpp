@@ -310,6 +310,9 @@ struct Session::Impl final : RouterIo {
   }
 
   void flush_client() override { client_->flush(); }
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    soon_timer_ = loop_.after(delay, std::move(fn));
+  }
 
   void send_to_server(std::string body) override {
     if (trace_) trace_->write("proxy->server", body);
@@ -522,6 +525,7 @@ struct Session::Impl final : RouterIo {
   std::unique_ptr<io::ServerProcess> server_;
   std::unique_ptr<io::FramedStream> server_stream_;
   std::unique_ptr<io::EventLoop::Timer> restart_timer_, term_timer_, kill_timer_, stuck_timer_, flush_timer_;
+  std::unique_ptr<io::EventLoop::Timer> soon_timer_;  ///< RouterIo::after
   bool server_out_closed_ = false, server_exited_ = false;
   std::string exit_description_;
   bool finishing_ = false, stopping_ = false, reported_ = false;

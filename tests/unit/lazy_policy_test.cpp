@@ -35,6 +35,8 @@ struct FakeIo : proxy::RouterIo {
   std::vector<std::string> to_client, to_server;
   void send_to_client(std::string b) override { to_client.push_back(std::move(b)); }
   void send_to_server(std::string b) override { to_server.push_back(std::move(b)); }
+  std::function<void()> timer;  ///< what `after` was asked to run; the test runs it
+  void after(std::chrono::milliseconds, std::function<void()> fn) override { timer = std::move(fn); }
 };
 
 std::string q(const std::string& s) { return json::quote(s); }
@@ -50,14 +52,15 @@ struct Fixture {
   cache::Backend backend{store, loop.post()};
   // `/bin/true` stands in for `lean`: `--version` and `--print-prefix` succeed
   // with no output, and documents without imports need no search path.
-  cache::CacheInterceptor cache{backend, cache::ServerSpec{{"/bin/true", "--server"}, root.string(), {}},
-                                cache::InterceptOptions{true, false, cache::OnHit::lazy}};
+  cache::CacheInterceptor cache;
   FakeIo io;
   proxy::Router router{io, proxy::Router::RestartPolicy{3, std::chrono::milliseconds(60000)}, &cache};
   std::string uri = "file://" + (root / "A.lean").string();
   std::size_t server_seen = 0;  // io.to_server entries already looked at
 
-  Fixture() {
+  explicit Fixture(cache::OnHit on_hit = cache::OnHit::lazy)
+      : cache(backend, cache::ServerSpec{{"/bin/true", "--server"}, root.string(), {}},
+              cache::InterceptOptions{true, false, on_hit}) {
     std::filesystem::create_directories(root);
     router.server_started();
     client(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"capabilities":{}}})");
@@ -483,4 +486,47 @@ TEST_CASE("--on-hit: flag, settings file, help") {
   r = parse({});
   CHECK(proxy::apply_settings_file(dir.string(), r.options).find("\"onHit\" must be") != std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+struct ForwardFixture : Fixture {
+  ForwardFixture() : Fixture(cache::OnHit::forward) {}
+};
+}  // namespace
+
+TEST_CASE_FIXTURE(ForwardFixture, "forward: after a hit the server gets the version once the client spoke again, or a moment later") {
+  const std::string text = "theorem a : True := trivial";
+  seed(1, text);
+  close();
+  settle();
+  new_to_server();
+  io.to_client.clear();
+
+  open(2, text);  // a repeat from memory: answered inside from_client
+  CHECK(cache.stats().hits == 1);
+  REQUIRE(io.to_client.size() == 2);
+  CHECK(new_to_server().empty());  // Lean would fork a worker now, competing with the editor's read
+  REQUIRE(io.timer);
+  std::exchange(io.timer, nullptr)();
+  auto s = new_to_server();
+  REQUIRE(s.size() == 2);
+  CHECK(s[0].method() == "textDocument/didOpen");
+  CHECK(s[1].method() == "textDocument/waitForDiagnostics");  // the proxy's own: the hit is verified
+  finish_verified(2);
+
+  // The client's next message ends the wait: it goes after the notification.
+  close();
+  new_to_server();
+  open(3, text);
+  CHECK(cache.stats().hits == 2);
+  CHECK(new_to_server().empty());
+  client(R"({"jsonrpc":"2.0","id":9,"method":"textDocument/documentSymbol","params":{"textDocument":{"uri":)" +
+         q(uri) + "}}}");
+  s = new_to_server();
+  REQUIRE(s.size() == 3);
+  CHECK(s[0].method() == "textDocument/didOpen");
+  CHECK(s[1].method() == "textDocument/waitForDiagnostics");
+  CHECK(s[2].method() == "textDocument/documentSymbol");
+  if (io.timer) io.timer();  // late: nothing left to resume
+  CHECK(new_to_server().empty());
 }

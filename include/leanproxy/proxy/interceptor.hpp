@@ -39,6 +39,9 @@ class ProxyPort {
   /// server's work on the same version competes for the CPU.
   virtual void pause_server() = 0;
   virtual void resume_server() = 0;
+  /// resume_server() once the client has had a moment to read what it was
+  /// just sent: at its next message, or after a couple of milliseconds.
+  virtual void resume_server_soon() { resume_server(); }
   /// Sends a client request the interceptor held back on to the server, as if
   /// it had just arrived (its reply then goes to the client as usual).
   virtual void forward_request(protocol::Message m) = 0;

@@ -27,6 +27,12 @@ class RouterIo {
   virtual void send_to_client(std::string body) = 0;
   virtual void send_to_server(std::string body) = 0;
   virtual void flush_client() {}  ///< see ProxyPort::flush_client
+  /// Runs `fn` on the loop after `delay` (at most one pending: a new call
+  /// replaces it). Without a loop (tests, the relay): at once.
+  virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    (void)delay;
+    fn();
+  }
 };
 
 struct RouterStats {
@@ -108,6 +114,8 @@ class Router final : public ProxyPort {
   void notify_server(std::string_view method, std::string_view params) override;
   void pause_server() override { ++paused_; }
   void resume_server() override;
+  void resume_server_soon() override;
+  void end_resume_soon();
   std::uint64_t hold_server() override;
   void release_hold(std::uint64_t hold, std::vector<std::string> bodies) override;
   const RouterStats& stats() const { return stats_; }
@@ -167,6 +175,7 @@ class Router final : public ProxyPort {
   std::set<std::string> own_client_requests_;         ///< ids of our requests to the client, by key
   std::deque<Outgoing> queue_;           ///< client → server while not running, paused or held
   int paused_ = 0;                       ///< outstanding pause_server() calls
+  int resume_soon_ = 0;                  ///< of those, the ones resume_server_soon() ends
   std::deque<Clock::time_point> crash_times_;
   std::uint64_t next_own_ = 1;
   std::uint64_t next_hold_ = 0;
