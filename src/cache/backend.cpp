@@ -189,7 +189,7 @@ void Backend::run() {
     }
     try {
       task();
-      for (const auto& d : unwatched_) watch_.watch(d);  // after the task posted its answer
+      for (const auto& d : unwatched_) watch_->watch(d);  // after the task posted its answer
     } catch (const std::exception& e) {
       log::error(std::string("cache worker: ") + e.what());
     }
@@ -241,7 +241,6 @@ void Backend::refresh_identity(ServerSpec spec) {
     // Nothing computed for the previous server applies: other search path,
     // maybe another toolchain.
     closures_.clear();
-    watch_.reset();
     {
       std::lock_guard l(memo_mutex_);
       for (auto& [uri, r] : recent_) r.answer.reset();
@@ -253,7 +252,7 @@ void Backend::refresh_identity(ServerSpec spec) {
 const Backend::Closure& Backend::closure_for(const std::vector<std::string>& imports) {
   std::string k;
   for (const auto& m : imports) k.append(m).push_back('\0');
-  std::uint64_t generation = watch_.generation();  // before anything is read
+  std::uint64_t generation = watch_->generation();  // before anything is read
   auto it = closures_.find(k);
   if (it != closures_.end() && it->second.trusted && it->second.generation == generation) return it->second;
 
@@ -287,7 +286,7 @@ const Backend::Closure& Backend::closure_for(const std::vector<std::string>& imp
   dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
   c.trusted = !dirs.empty();
   for (auto& d : dirs)
-    if (!watch_.covered(d)) {
+    if (!watch_->covered(d)) {
       c.trusted = false;
       unwatched_.push_back(std::move(d));
     }
@@ -367,7 +366,7 @@ std::optional<DocAnswer> Backend::answer_now(const DocView& q) {
     if (it == recent_.end()) return std::nullopt;
     const Recent& r = it->second;
     if (!r.answer || !r.trusted || r.build_mode != q.build_mode || r.text != q.text) return std::nullopt;
-    if (watch_.generation() != r.generation) return std::nullopt;  // something it read may have changed
+    if (watch_->generation() != r.generation) return std::nullopt;  // something it read may have changed
     a = *r.answer;
   }
   a.version = q.version;

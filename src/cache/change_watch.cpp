@@ -55,7 +55,16 @@ bool local_filesystem(const std::string& dir) {
 
 }  // namespace
 
-ChangeWatch::ChangeWatch() {
+std::shared_ptr<ChangeWatch> ChangeWatch::shared() {
+  static std::mutex mutex;
+  static std::weak_ptr<ChangeWatch> instance;
+  std::lock_guard lock(mutex);
+  auto w = instance.lock();
+  if (!w) instance = w = std::make_shared<ChangeWatch>();
+  return w;
+}
+
+ChangeWatch::ChangeWatch(std::size_t max_watches) : max_watches_(max_watches) {
   fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd_ < 0) log::debug(std::string("cache: no inotify (") + std::strerror(errno) + "); every lookup stats its files");
 }
@@ -140,11 +149,17 @@ ChangeWatch::Ensure ChangeWatch::ensure(const std::string& path, const std::stri
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? Ensure::lacking : Ensure::missing;
   }
-  if (dirs_.size() >= max_watches) {
-    if (!told_) log::info("cache: over " + std::to_string(max_watches) +
-                          " directories to watch; lookups of the largest closures stat their files");
-    told_ = true;
-    return Ensure::failed;
+  if (dirs_.size() >= max_watches_) {
+    auto now = std::chrono::steady_clock::now();
+    if (last_restart_ != std::chrono::steady_clock::time_point{} && now - last_restart_ < std::chrono::minutes(1)) {
+      if (!told_) log::info("cache: over " + std::to_string(max_watches_) +
+                            " directories to watch; lookups of the largest closures stat their files");
+      told_ = true;
+      return Ensure::failed;
+    }
+    last_restart_ = now;
+    restart_locked();  // what is still looked up is watched again; the rest was stale
+    if (fd_ < 0) return Ensure::failed;
   }
   int wd = ::inotify_add_watch(fd_, path.c_str(), child.empty() ? kLeafMask : kPathMask);
   if (wd < 0) {
@@ -212,11 +227,6 @@ void ChangeWatch::watch(const std::string& dir) {
   if (fd_ < 0 || dir.empty() || dir[0] != '/') return;
   drain_locked();
   walk(dir, /*add=*/true);
-}
-
-void ChangeWatch::reset() {
-  std::lock_guard lock(mutex_);
-  restart_locked();
 }
 
 std::size_t ChangeWatch::watches() const {

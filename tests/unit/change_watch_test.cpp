@@ -102,7 +102,7 @@ TEST_CASE("change watch: renaming a directory on the path, or retargeting a syml
   CHECK(w.generation() > g);
 }
 
-TEST_CASE("change watch: a removed directory is watched no more; reset forgets every watch") {
+TEST_CASE("change watch: a removed directory is watched no more") {
   Dir d;
   d.write("lib/A/B.olean", "b");
   cache::ChangeWatch w;
@@ -112,9 +112,26 @@ TEST_CASE("change watch: a removed directory is watched no more; reset forgets e
   CHECK(w.generation() > g);
   d.write("lib/A/B.olean", "rebuilt");
   cover(w, d.at("lib/A"));  // a new directory: watched anew
-  w.reset();
-  cover(w, d.at("lib/A"));
   CHECK_FALSE(w.covered("relative/path"));
+}
+
+TEST_CASE("change watch: when full it starts afresh, at most once a minute") {
+  Dir d;
+  for (const char* sub : {"a", "b", "c"}) fs::create_directories(d.at(sub));
+  // Each directory needs its own watch and one per ancestor up to `/`.
+  std::size_t per_dir = 1;
+  for (fs::path p = d.root; p != p.root_path(); p = p.parent_path()) ++per_dir;
+  cache::ChangeWatch w(per_dir + 1);
+  cover(w, d.at("a"));
+  auto g = w.generation();
+  w.watch(d.at("b"));  // full: everything is dropped, and `b` watched afresh
+  CHECK(w.generation() > g);
+  CHECK_FALSE(w.covered(d.at("a")));
+  CHECK(w.covered(d.at("b")));
+  w.watch(d.at("c"));  // full again within the minute: `c` is not covered, `b` stays
+  CHECK_FALSE(w.covered(d.at("c")));
+  CHECK(w.covered(d.at("b")));
+  CHECK(w.watches() <= per_dir + 1);
 }
 
 namespace {

@@ -138,7 +138,7 @@ class Backend {
   };
   const Closure& closure_for(const std::vector<std::string>& imports);
   std::unordered_map<std::string, Closure> closures_;  ///< by the imports, NUL-joined (worker only)
-  ChangeWatch watch_;
+  std::shared_ptr<ChangeWatch> watch_ = ChangeWatch::shared();
   std::vector<std::string> unwatched_;  ///< directories a closure was looked up in, to watch after the task
 
   std::shared_ptr<Store> store_;  ///< shared by every session of a daemon (RocksDB is thread-safe)

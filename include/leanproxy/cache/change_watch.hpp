@@ -4,7 +4,9 @@
 // without a single `stat`.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -24,10 +26,17 @@ namespace leanproxy::cache {
 /// queue first. Anything doubtful counts as a change (an overflowed queue, a
 /// watch gone) or is not covered (a network or FUSE filesystem, whose other
 /// clients' writes raise no event here; the watch limit; no inotify).
-/// Thread-safe: the cache worker watches, the I/O thread checks.
+/// Thread-safe: the cache workers watch, the I/O thread checks.
 class ChangeWatch {
  public:
-  ChangeWatch();
+  /// `max_watches`: most directories watched at once (the rest of the
+  /// user's inotify budget belongs to the editor). When full, every watch is
+  /// dropped and watching starts afresh, at most once a minute; otherwise a
+  /// directory that would need one more is not covered.
+  explicit ChangeWatch(std::size_t max_watches = 8192);
+  /// The process's instance, shared by every cache backend: one inotify
+  /// instance (a user has 128) however many sessions a daemon runs.
+  static std::shared_ptr<ChangeWatch> shared();
   ~ChangeWatch();
   ChangeWatch(const ChangeWatch&) = delete;
   ChangeWatch& operator=(const ChangeWatch&) = delete;
@@ -43,14 +52,8 @@ class ChangeWatch {
   /// entries: the kernel marks each; not on the way of an answer). Does
   /// nothing when `dir` cannot be watched reliably.
   void watch(const std::string& dir);
-  /// Drops every watch (a new server may search other directories).
-  void reset();
   bool usable() const;
   std::size_t watches() const;
-
-  /// Most directories watched at once; a closure that needs more is not
-  /// trusted (the rest of the user's inotify budget belongs to the editor).
-  static constexpr std::size_t max_watches = 8192;
 
  private:
   enum class Ensure { present, lacking, missing, failed };  ///< lacking: not watched before (maybe added now)
@@ -68,6 +71,8 @@ class ChangeWatch {
   void restart_locked();
 
   int fd_ = -1;
+  std::size_t max_watches_;
+  std::chrono::steady_clock::time_point last_restart_{};
   mutable std::mutex mutex_;
   std::uint64_t generation_ = 0;
   std::unordered_map<int, Dir> dirs_;         ///< watch descriptor → what it covers
