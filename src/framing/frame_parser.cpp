@@ -71,12 +71,20 @@ void FrameParser::feed(std::string_view bytes) {
     skip_left_ -= n;
     bytes.remove_prefix(n);
   }
+  if (collecting_) {
+    std::size_t n = std::min(bytes.size(), body_len_ - body_.size());
+    body_.append(bytes.data(), n);
+    bytes.remove_prefix(n);
+    if (bytes.empty()) return;
+  }
   compact();
   buf_.append(bytes);
 }
 
 std::string FrameParser::take_buffered() {
-  std::string rest = buf_.substr(pos_);
+  std::string rest = std::move(body_) + buf_.substr(pos_);
+  body_.clear();
+  collecting_ = false;
   buf_.clear();
   pos_ = 0;
   in_body_ = false;
@@ -92,8 +100,29 @@ void FrameParser::compact() {
 
 FrameParser::Result FrameParser::next() {
   if (skip_left_ > 0) return {};
+  if (collecting_) {
+    if (body_.size() < body_len_) return {};
+    collecting_ = false;
+    in_body_ = false;
+    resync_ = false;
+    Result r;
+    r.status = Status::frame;
+    r.body = std::move(body_);
+    body_.clear();
+    return r;
+  }
   if (in_body_) {
-    if (buf_.size() - pos_ < body_len_) return {};
+    std::size_t have = buf_.size() - pos_;
+    if (have < body_len_) {
+      if (body_len_ >= (64u << 10)) {  // the rest is fed straight into the body
+        body_.reserve(body_len_);
+        body_.assign(buf_, pos_, have);
+        pos_ += have;
+        compact();
+        collecting_ = true;
+      }
+      return {};
+    }
     Result r;
     r.status = Status::frame;
     resync_ = false;

@@ -51,6 +51,43 @@ TEST_CASE("frames survive any split of the byte stream") {
   }
 }
 
+TEST_CASE("large bodies (read straight into the body) survive any split, with frames around them") {
+  std::string big(200000, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 997) big[i] = '\n';
+  std::string big2 = big;
+  big2[5] = 'y';
+  std::string stream = encode("{}") + encode(big) + encode(R"({"a":1})") + encode(big2) + encode(std::string(65536, 'z'));
+  for (std::size_t chunk : {1000u, 4096u, 65536u, 70000u, 262144u, 1u << 20}) {
+    CAPTURE(chunk);
+    FrameParser p;
+    auto e = feed_all(p, stream, chunk);
+    REQUIRE(e.errors.empty());
+    REQUIRE(e.bodies.size() == 5);
+    CHECK(e.bodies[0] == "{}");
+    CHECK(e.bodies[1] == big);
+    CHECK(e.bodies[2] == R"({"a":1})");
+    CHECK(e.bodies[3] == big2);
+    CHECK(e.bodies[4] == std::string(65536, 'z'));
+    CHECK(p.buffered() == 0);
+  }
+  // Cut short inside a large body: what came is counted as buffered, and
+  // handed back whole by take_buffered.
+  FrameParser p;
+  std::string frame = encode(big);
+  std::size_t header = frame.size() - big.size();
+  p.feed(std::string_view(frame).substr(0, header + 70000));
+  CHECK(drain(p).bodies.empty());
+  p.feed(std::string_view(frame).substr(header + 70000, 1000));
+  CHECK(drain(p).bodies.empty());
+  CHECK(p.buffered() == 71000);
+  CHECK(p.take_buffered() == big.substr(0, 71000));
+  CHECK(p.buffered() == 0);
+  p.feed(encode("{}"));
+  auto after = drain(p);
+  REQUIRE(after.bodies.size() == 1);
+  CHECK(after.bodies[0] == "{}");
+}
+
 TEST_CASE("other headers are accepted, in any order and case") {
   FrameParser p;
   p.feed("Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length: 2\r\n\r\n{}");

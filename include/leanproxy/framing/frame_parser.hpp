@@ -53,7 +53,7 @@ class FrameParser {
   Result next();
 
   /// Bytes buffered but not yet returned (a truncated frame at EOF).
-  std::size_t buffered() const { return buf_.size() - pos_; }
+  std::size_t buffered() const { return buf_.size() - pos_ + body_.size(); }
   /// Removes and returns the buffered bytes (after a handshake frame, the
   /// rest of the stream belongs to someone else).
   std::string take_buffered();
@@ -67,6 +67,11 @@ class FrameParser {
   std::size_t pos_ = 0;            // start of unconsumed bytes in buf_
   std::size_t body_len_ = 0;       // valid when in_body_
   bool in_body_ = false;
+  /// A large body (≥ 64 KiB) that did not arrive whole is collected here
+  /// rather than in buf_: fed bytes go straight into it (one copy, not
+  /// two), and it is handed out by move. Non-empty only while collecting.
+  std::string body_;
+  bool collecting_ = false;
   std::size_t skip_left_ = 0;      // bytes of an oversized body still to discard
   bool resync_ = false;            // junk was skipped: only "Content-Length" starts the next frame
   std::size_t max_body_;
