@@ -113,8 +113,16 @@ bool CacheInterceptor::before_document_notification(const Message& m, const std:
   // a hit then reaches the editor before the server starts competing for the
   // CPU with its own work on the same version. Never when the backend is
   // busy (identity being read): a miss must not wait for that.
-  if (!options_.enabled || m.method() == "textDocument/didClose" || !backend_.ready()) return false;
+  if (!options_.enabled || !backend_.ready()) return false;
   port_->pause_server();
+  if (m.method() == "textDocument/didClose") {
+    // A close is often a reopen's first half: the server's teardown of the
+    // document's worker (a process exit) would compete with the reopen's hit
+    // too. It waits for the reopen's lookup: a miss, the client's next
+    // request, or 2 ms end that wait.
+    port_->resume_server_soon();
+    return false;
+  }
   pause_next_ = true;
   return false;
 }
@@ -124,7 +132,7 @@ void CacheInterceptor::fail_waiting(Version& v, int code, const std::string& why
   v.waiting.clear();
 }
 
-void CacheInterceptor::document_notification(const Message& m, const std::string& uri) {
+void CacheInterceptor::document_notification(const std::string& method, const std::string& uri) {
   // A pause that no query took over (the message was rejected) ends here; so
   // does a hold no version took over (none should: only what begins a
   // version is held), rather than blocking the server's input for good.
@@ -144,7 +152,6 @@ void CacheInterceptor::document_notification(const Message& m, const std::string
     }
   } unpause{*this};
   if (uri.empty()) return;
-  const std::string& method = m.method();
   if (method == "textDocument/didClose") {
     auto it = docs_.find(uri);
     if (it != docs_.end()) {

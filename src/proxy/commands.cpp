@@ -58,8 +58,8 @@ void CommandInterceptor::client_initialize(std::string_view p) {
 bool CommandInterceptor::before_document_notification(const Message& m, const std::string& uri) {
   return inner_ && inner_->before_document_notification(m, uri);
 }
-void CommandInterceptor::document_notification(const Message& m, const std::string& uri) {
-  if (inner_) inner_->document_notification(m, uri);
+void CommandInterceptor::document_notification(const std::string& method, const std::string& uri) {
+  if (inner_) inner_->document_notification(method, uri);
 }
 void CommandInterceptor::client_notification(const Message& m) {
   if (inner_) inner_->client_notification(m);

@@ -18,6 +18,11 @@ namespace {
 
 constexpr int kMessageError = 1, kMessageWarning = 2, kMessageInfo = 3;
 
+// The notifications the document store applies.
+bool is_document_method(std::string_view method) {
+  return method == "textDocument/didOpen" || method == "textDocument/didChange" || method == "textDocument/didClose";
+}
+
 // Registration ids in client/registerCapability params, or nullopt if any
 // registration lacks one (then the request is always forwarded).
 std::optional<std::vector<std::string>> registration_ids(std::string_view params) {
@@ -64,22 +69,26 @@ void Router::resume_server_soon() {
   // once (Lean forks a worker for a didOpen: a burst on every core) while
   // the editor still has to wake up and read the answer. What the server
   // does with that version is only a verification: it can start a moment
-  // later, or as soon as the client says anything (what it says then goes
+  // later, or as soon as the client asks anything (what it asks then goes
   // after the notification, in order).
   ++resume_soon_;
-  io_.after(std::chrono::milliseconds(2), [this] { end_resume_soon(); });
+  io_.after(std::chrono::milliseconds(2), [this] {
+    end_resume_soon();
+    flush_queue();
+  });
 }
 
 void Router::end_resume_soon() {
-  while (resume_soon_ > 0) {
-    --resume_soon_;
-    resume_server();
-  }
+  paused_ = std::max(0, paused_ - resume_soon_);
+  resume_soon_ = 0;
 }
 
 void Router::resume_server() {
   if (paused_ == 0) return;  // a resume for a pause that a server restart already cleared
   --paused_;
+  // A plain resume (a lookup that missed: the server must start now) ends
+  // the short holds too.
+  end_resume_soon();
   flush_queue();
 }
 
@@ -99,8 +108,7 @@ void Router::release_hold(std::uint64_t hold, std::vector<std::string> bodies) {
 }
 
 void Router::notify_server(std::string_view method, std::string_view params) {
-  bool document = method == "textDocument/didOpen" || method == "textDocument/didChange" ||
-                  method == "textDocument/didClose";
+  bool document = is_document_method(method);
   if (document && phase_ != Phase::running && generation_ > 0) return;  // the replay carries the document
   to_server(protocol::make_notification(method, params), document);
 }
@@ -116,7 +124,12 @@ std::string Router::apply_document(const Message& m) {
 }
 
 void Router::from_client(Message m) {
-  end_resume_soon();
+  // A request or any other notification ends the short holds; a document
+  // notification (the didOpen after a didClose) may take its own.
+  if (resume_soon_ > 0 && !(m.kind() == Kind::notification && is_document_method(m.method()))) {
+    end_resume_soon();
+    flush_queue();
+  }
   ++stats_.client_messages;
   stats_.client_bytes += m.raw().size();
   switch (m.kind()) {
@@ -200,8 +213,7 @@ void Router::from_client(Message m) {
           return;
         }
       }
-      bool is_doc = method == "textDocument/didOpen" || method == "textDocument/didChange" ||
-                    method == "textDocument/didClose";
+      bool is_doc = is_document_method(method);
       std::string uri = is_doc ? apply_document(m) : std::string();
       // While a restarted server is pending, the replay carries the documents'
       // current state; queueing the edit as well would apply it twice.
@@ -212,8 +224,9 @@ void Router::from_client(Message m) {
         return;
       }
       if (is_doc && interceptor_) {
-        if (!interceptor_->before_document_notification(m, uri)) to_server(m.raw(), true);
-        interceptor_->document_notification(m, uri);
+        // The bytes move on (a didOpen's can be megabytes); `method` stays.
+        if (!interceptor_->before_document_notification(m, uri)) to_server(std::move(m).take_raw(), true);
+        interceptor_->document_notification(method, uri);
         return;
       }
       if (interceptor_) {

@@ -125,6 +125,13 @@ class Backend {
   void submit_write(std::function<void()> task);  ///< runs after the deferred touches
   void flush_touches();
   DocAnswer compute(const DocQuery& q);
+
+  std::shared_ptr<Store> store_;  ///< shared by every session of a daemon (RocksDB is thread-safe)
+  Post post_;
+  // Worker-thread state.
+  ServerIdentity identity_;
+  std::unique_ptr<DepFingerprinter> deps_;
+  std::string identity_problem_;  ///< non-empty: nothing is cacheable (e.g. `lake env` failed)
   /// The import closure's fingerprint and what comes with it, for the
   /// imports of a header. Memoised while ChangeWatch vouches for every
   /// directory it was looked up in (the search path's misses included).
@@ -138,15 +145,10 @@ class Backend {
   };
   const Closure& closure_for(const std::vector<std::string>& imports);
   std::unordered_map<std::string, Closure> closures_;  ///< by the imports, NUL-joined (worker only)
-  std::shared_ptr<ChangeWatch> watch_ = ChangeWatch::shared();
   std::vector<std::string> unwatched_;  ///< directories a closure was looked up in, to watch after the task
+  std::vector<std::string> touches_;  ///< keys served, touched once the worker is idle (or before a write)
 
-  std::shared_ptr<Store> store_;  ///< shared by every session of a daemon (RocksDB is thread-safe)
-  Post post_;
-  // Worker-thread state.
-  ServerIdentity identity_;
-  std::unique_ptr<DepFingerprinter> deps_;
-  std::string identity_problem_;  ///< non-empty: nothing is cacheable (e.g. `lake env` failed)
+  // Shared with the I/O thread (answer_now).
   /// The last text looked up per document, its SHA-256 and the answer
   /// computed for it (without diagnostics): a document reopened or re-sent
   /// unchanged (an agent's repeated proof) costs a comparison, not a hash,
@@ -158,12 +160,12 @@ class Backend {
     std::uint64_t generation = 0;
     bool trusted = false;
   };
+  std::shared_ptr<ChangeWatch> watch_ = ChangeWatch::shared();  ///< both threads (it locks)
   std::mutex memo_mutex_;
   std::unordered_map<std::string, Recent> recent_;
   std::size_t recent_bytes_ = 0;
   std::string known_sha256(const std::string& uri, const std::string& text);
   void remember(const DocQuery& q, const std::string& sha256, const DocAnswer& a, const Closure& c);
-  std::vector<std::string> touches_;  ///< keys served, touched once the worker is idle (or before a write)
 
   std::mutex mutex_;
   std::condition_variable cv_;

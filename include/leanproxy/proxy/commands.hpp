@@ -32,7 +32,7 @@ class CommandInterceptor final : public Interceptor {
   void client_initialize(std::string_view params) override;
   bool client_request(const protocol::Message& m) override;
   bool before_document_notification(const protocol::Message& m, const std::string& uri) override;
-  void document_notification(const protocol::Message& m, const std::string& uri) override;
+  void document_notification(const std::string& method, const std::string& uri) override;
   void client_notification(const protocol::Message& m) override;
   bool server_notification(const protocol::Message& m) override;
   bool server_reply(const protocol::Message& m, const std::string& method) override;

@@ -38,9 +38,11 @@ class ProxyPort {
   /// each pause needs its resume). Used to send a cache hit before the
   /// server's work on the same version competes for the CPU.
   virtual void pause_server() = 0;
+  /// Ends this pause and any that resume_server_soon() keeps.
   virtual void resume_server() = 0;
-  /// resume_server() once the client has had a moment to read what it was
-  /// just sent: at its next message, or after a couple of milliseconds.
+  /// Ends this pause a moment later: at the client's next message other than
+  /// a document notification, at the next resume_server(), or after a
+  /// couple of milliseconds (the client reads what it was just sent first).
   virtual void resume_server_soon() { resume_server(); }
   /// Sends a client request the interceptor held back on to the server, as if
   /// it had just arrived (its reply then goes to the client as usual).
@@ -78,10 +80,12 @@ class Interceptor {
     (void)uri;
     return false;
   }
-  /// A didOpen / didChange / didClose, after the store applied it and it was
-  /// passed on towards the server (or taken by before_document_notification).
-  virtual void document_notification(const protocol::Message& m, const std::string& uri) {
-    (void)m;
+  /// A didOpen / didChange / didClose (`method`), after the store applied
+  /// it and it was passed on towards the server (or taken by
+  /// before_document_notification): the message itself is gone (its bytes
+  /// were moved, not copied, towards the server); the store has the text.
+  virtual void document_notification(const std::string& method, const std::string& uri) {
+    (void)method;
     (void)uri;
   }
   /// Any other client notification (didSave, didChangeWatchedFiles, …),

@@ -115,7 +115,6 @@ class Router final : public ProxyPort {
   void pause_server() override { ++paused_; }
   void resume_server() override;
   void resume_server_soon() override;
-  void end_resume_soon();
   std::uint64_t hold_server() override;
   void release_hold(std::uint64_t hold, std::vector<std::string> bodies) override;
   const RouterStats& stats() const { return stats_; }
@@ -124,6 +123,7 @@ class Router final : public ProxyPort {
   int recent_crashes() const { return static_cast<int>(crash_times_.size()); }
 
  private:
+  void end_resume_soon();  ///< the resumes resume_server_soon() owes, now
   struct Pending {
     protocol::Id id;
     std::string method;
