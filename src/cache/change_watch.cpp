@@ -199,12 +199,21 @@ bool ChangeWatch::walk(const std::string& dir, bool add) {
     d = parent_of(d);
   }
   // Every ancestor, for the entry on the way: a rename or a retargeted
-  // symlink anywhere on the path changes what the path names.
-  for (std::string c = name_of(d), a = parent_of(d); !a.empty(); c = name_of(a), a = parent_of(a)) {
-    Ensure e = ensure(a, c, add);
-    if (e == Ensure::failed || e == Ensure::missing) return false;
-    present &= e == Ensure::present;
-  }
+  // symlink anywhere on the path changes what the path names. Through a
+  // symlink the directory reached has ancestors of its own (a watch
+  // follows the link): renaming one of those changes the path too.
+  auto ancestors = [&](const std::string& from) {
+    for (std::string c = name_of(from), a = parent_of(from); !a.empty(); c = name_of(a), a = parent_of(a)) {
+      Ensure e = ensure(a, c, add);
+      if (e == Ensure::failed || e == Ensure::missing) return false;
+      present &= e == Ensure::present;
+    }
+    return true;
+  };
+  if (!ancestors(d)) return false;
+  char real[PATH_MAX];
+  if (!::realpath(d.c_str(), real)) return false;
+  if (d != real && !ancestors(real)) return false;
   return present;
 }
 

@@ -100,6 +100,14 @@ TEST_CASE("change watch: renaming a directory on the path, or retargeting a syml
   fs::remove(d.at("link"));
   fs::create_directory_symlink(d.at("t2"), d.at("link"));
   CHECK(w.generation() > g);
+
+  // The directory a symlink leads to, moved away: the link dangles.
+  fs::create_directories(d.at("real/t3/A"));
+  fs::create_directory_symlink(d.at("real/t3"), d.at("link3"));
+  cover(w, d.at("link3/A"));
+  g = w.generation();
+  fs::rename(d.at("real"), d.at("real-moved"));
+  CHECK(w.generation() > g);
 }
 
 TEST_CASE("change watch: a removed directory is watched no more") {
