@@ -11,11 +11,38 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <sys/inotify.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 #include "leanproxy/cache/backend.hpp"
 #include "leanproxy/cache/store.hpp"
 
 namespace leanproxy::testing {
+
+/// Whether inotify can vouch for `dir` here, judged without ChangeWatch (a
+/// broken ChangeWatch must fail the tests, not skip them): inotify works
+/// and `dir` is on one of the common local filesystems. Answers on the
+/// caller's thread rest on it; elsewhere (a TMPDIR on NFS, no inotify) the
+/// tests that need them say so and stop.
+inline bool watchable(const std::string& dir) {
+  int fd = ::inotify_init1(IN_CLOEXEC);
+  if (fd < 0) return false;
+  ::close(fd);
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0xEF53: case 0x58465342: case 0x9123683E: case 0x01021994: case 0x794C7630:  // ext4 xfs btrfs tmpfs overlay
+      return true;
+    default:
+      return false;
+  }
+}
+#define LLP_REQUIRE_WATCHABLE(dir)                                                             \
+  if (!::leanproxy::testing::watchable(dir)) {                                                   \
+    MESSAGE("skipped: inotify cannot vouch for " << (dir) << " (no inotify, or not a local filesystem)"); \
+    return;                                                                                      \
+  }
 
 // An in-memory store: the backend's RocksDB calls without RocksDB.
 class MemStore final : public cache::Store {

@@ -41,6 +41,7 @@ void cover(cache::ChangeWatch& w, const std::string& dir) {
 
 TEST_CASE("change watch: an entry's change moves the generation; a read or another directory does not") {
   Dir d;
+  LLP_REQUIRE_WATCHABLE(d.root.string());
   d.write("lib/A/B.olean", "b");
   d.write("other/x", "x");
   cache::ChangeWatch w;
@@ -63,6 +64,7 @@ TEST_CASE("change watch: an entry's change moves the generation; a read or anoth
 
 TEST_CASE("change watch: a missing directory is covered by its ancestor, for the entry that would create it") {
   Dir d;
+  LLP_REQUIRE_WATCHABLE(d.root.string());
   cache::ChangeWatch w;
   cover(w, d.at("lib/Missing/Deeper"));
   auto g = w.generation();
@@ -80,6 +82,7 @@ TEST_CASE("change watch: a missing directory is covered by its ancestor, for the
 
 TEST_CASE("change watch: renaming a directory on the path, or retargeting a symlink on it, is a change") {
   Dir d;
+  LLP_REQUIRE_WATCHABLE(d.root.string());
   d.write("lib/A/B.olean", "b");
   d.write("lib2/A/B.olean", "other b");
   cache::ChangeWatch w;
@@ -112,6 +115,7 @@ TEST_CASE("change watch: renaming a directory on the path, or retargeting a syml
 
 TEST_CASE("change watch: a removed directory is watched no more") {
   Dir d;
+  LLP_REQUIRE_WATCHABLE(d.root.string());
   d.write("lib/A/B.olean", "b");
   cache::ChangeWatch w;
   cover(w, d.at("lib/A"));
@@ -125,6 +129,7 @@ TEST_CASE("change watch: a removed directory is watched no more") {
 
 TEST_CASE("change watch: when full it starts afresh, at most once a minute") {
   Dir d;
+  LLP_REQUIRE_WATCHABLE(d.root.string());
   for (const char* sub : {"a", "b", "c"}) fs::create_directories(d.at(sub));
   // Each directory needs its own watch and one per ancestor up to `/`.
   std::size_t per_dir = 1;
@@ -188,6 +193,7 @@ const std::string kText = "import A.B\ntheorem t : True := trivial\n";
 }  // namespace
 
 TEST_CASE_FIXTURE(BackendFixture, "backend: a repeat is answered on the caller's thread while nothing it read changed") {
+  LLP_REQUIRE_WATCHABLE(d.root.string());
   auto a = learn(kText);
   auto now = backend->answer_now(cache::view_of(query(kText)));
   REQUIRE(now);
@@ -208,6 +214,7 @@ TEST_CASE_FIXTURE(BackendFixture, "backend: a repeat is answered on the caller's
 }
 
 TEST_CASE_FIXTURE(BackendFixture, "backend: every file a key rests on, changed, stops the answer at once; the worker's key moves") {
+  LLP_REQUIRE_WATCHABLE(d.root.string());
   struct Change {
     const char* what;
     std::function<void(Dir&)> apply;
@@ -238,6 +245,7 @@ TEST_CASE_FIXTURE(BackendFixture, "backend: every file a key rests on, changed, 
 }
 
 TEST_CASE_FIXTURE(BackendFixture, "backend: a new server identity forgets what was answered") {
+  LLP_REQUIRE_WATCHABLE(d.root.string());
   learn(kText);
   REQUIRE(backend->answer_now(cache::view_of(query(kText))));
   backend->refresh_identity({{"/bin/true", "--server"}, d.root.string(), {"widgets=1"}});

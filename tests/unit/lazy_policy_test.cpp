@@ -204,6 +204,7 @@ TEST_CASE_FIXTURE(Fixture, "lazy: on a hit nothing reaches the server, and waitF
 }
 
 TEST_CASE_FIXTURE(Fixture, "lazy: a repeat from memory is served before its didOpen returns, until a file it read changes") {
+  LLP_REQUIRE_WATCHABLE(root.string());
   seed(1, "theorem a : True := trivial");
   close();
   settle();
@@ -495,6 +496,7 @@ struct ForwardFixture : Fixture {
 }  // namespace
 
 TEST_CASE_FIXTURE(ForwardFixture, "forward: a reopen's close and served open reach the server after the client spoke again, or a moment later") {
+  LLP_REQUIRE_WATCHABLE(root.string());
   const std::string text = "theorem a : True := trivial";
   seed(1, text);
   settle();
