@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <utility>
 
 namespace leanproxy::framing {
 namespace {
@@ -98,18 +99,21 @@ void FrameParser::compact() {
   }
 }
 
+FrameParser::Result FrameParser::frame(std::string body) {
+  in_body_ = false;
+  resync_ = false;
+  Result r;
+  r.status = Status::frame;
+  r.body = std::move(body);
+  return r;
+}
+
 FrameParser::Result FrameParser::next() {
   if (skip_left_ > 0) return {};
   if (collecting_) {
     if (body_.size() < body_len_) return {};
     collecting_ = false;
-    in_body_ = false;
-    resync_ = false;
-    Result r;
-    r.status = Status::frame;
-    r.body = std::move(body_);
-    body_.clear();
-    return r;
+    return frame(std::exchange(body_, {}));
   }
   if (in_body_) {
     std::size_t have = buf_.size() - pos_;
@@ -123,14 +127,10 @@ FrameParser::Result FrameParser::next() {
       }
       return {};
     }
-    Result r;
-    r.status = Status::frame;
-    resync_ = false;
-    r.body.assign(buf_, pos_, body_len_);
+    std::string body(buf_, pos_, body_len_);
     pos_ += body_len_;
-    in_body_ = false;
     compact();
-    return r;
+    return frame(std::move(body));
   }
   return parse_header();
 }

@@ -72,15 +72,13 @@ void Router::resume_server_soon() {
   // later, or as soon as the client asks anything (what it asks then goes
   // after the notification, in order).
   ++resume_soon_;
-  io_.after(std::chrono::milliseconds(2), [this] {
-    end_resume_soon();
-    flush_queue();
-  });
+  io_.after(std::chrono::milliseconds(2), [this] { end_resume_soon(); });
 }
 
 void Router::end_resume_soon() {
   paused_ = std::max(0, paused_ - resume_soon_);
   resume_soon_ = 0;
+  flush_queue();
 }
 
 void Router::resume_server() {
@@ -89,7 +87,6 @@ void Router::resume_server() {
   // A plain resume (a lookup that missed: the server must start now) ends
   // the short holds too.
   end_resume_soon();
-  flush_queue();
 }
 
 std::uint64_t Router::hold_server() {
@@ -126,10 +123,7 @@ std::string Router::apply_document(const Message& m) {
 void Router::from_client(Message m) {
   // A request or any other notification ends the short holds; a document
   // notification (the didOpen after a didClose) may take its own.
-  if (resume_soon_ > 0 && !(m.kind() == Kind::notification && is_document_method(m.method()))) {
-    end_resume_soon();
-    flush_queue();
-  }
+  if (resume_soon_ > 0 && !(m.kind() == Kind::notification && is_document_method(m.method()))) end_resume_soon();
   ++stats_.client_messages;
   stats_.client_bytes += m.raw().size();
   switch (m.kind()) {

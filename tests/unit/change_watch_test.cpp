@@ -171,6 +171,9 @@ struct BackendFixture {
     ::unsetenv("LEAN_SRC_PATH");
   }
   cache::DocQuery query(const std::string& text) const { return {uri, 1, text, "always", true}; }
+  std::optional<cache::DocAnswer> now(std::string_view text, std::string_view build_mode = "always") {
+    return backend->answer_now({uri, 1, text, build_mode, true});
+  }
   cache::DocAnswer ask(const std::string& text) {
     std::optional<cache::DocAnswer> got;
     backend->query(query(text), [&](cache::DocAnswer a) { got = std::move(a); });
@@ -195,22 +198,20 @@ const std::string kText = "import A.B\ntheorem t : True := trivial\n";
 TEST_CASE_FIXTURE(BackendFixture, "backend: a repeat is answered on the caller's thread while nothing it read changed") {
   LLP_REQUIRE_WATCHABLE(d.root.string());
   auto a = learn(kText);
-  auto now = backend->answer_now(cache::view_of(query(kText)));
-  REQUIRE(now);
-  CHECK(now->key.digest == a.key.digest);
-  CHECK(now->diagnostics == std::optional<std::string>("[]"));
-  CHECK(now->elab_ms == 5);
-  REQUIRE(now->modules);
-  CHECK(*now->modules == std::vector<std::string>{"A.B"});
-  CHECK_FALSE(backend->answer_now(cache::view_of(query(kText + "-- another text\n"))));
-  cache::DocQuery other_mode = query(kText);
-  other_mode.build_mode = "once";
-  CHECK_FALSE(backend->answer_now(cache::view_of(other_mode)));
+  auto fast = now(kText);
+  REQUIRE(fast);
+  CHECK(fast->key.digest == a.key.digest);
+  CHECK(fast->diagnostics == std::optional<std::string>("[]"));
+  CHECK(fast->elab_ms == 5);
+  REQUIRE(fast->modules);
+  CHECK(*fast->modules == std::vector<std::string>{"A.B"});
+  CHECK_FALSE(now(kText + "-- another text\n"));
+  CHECK_FALSE(now(kText, "once"));
   // Not in the memory tier: the worker must look on disk.
   store->memory_tier = false;
-  CHECK_FALSE(backend->answer_now(cache::view_of(query(kText))));
+  CHECK_FALSE(now(kText));
   store->memory_tier = true;
-  CHECK(backend->answer_now(cache::view_of(query(kText))));
+  CHECK(now(kText));
 }
 
 TEST_CASE_FIXTURE(BackendFixture, "backend: every file a key rests on, changed, stops the answer at once; the worker's key moves") {
@@ -229,16 +230,16 @@ TEST_CASE_FIXTURE(BackendFixture, "backend: every file a key rests on, changed, 
   for (const auto& c : changes) {
     CAPTURE(c.what);
     auto before = learn(kText);
-    REQUIRE(backend->answer_now(cache::view_of(query(kText))));
+    REQUIRE(now(kText));
     c.apply(d);
-    CHECK_FALSE(backend->answer_now(cache::view_of(query(kText))));
+    CHECK_FALSE(now(kText));
     CHECK(ask(kText).key.digest != before.key.digest);
   }
   // An import that no longer resolves: the answer (uncacheable) comes from the worker.
   learn(kText);
   fs::remove_all(d.at("first"));
   fs::remove_all(d.at("build/A"));
-  CHECK_FALSE(backend->answer_now(cache::view_of(query(kText))));
+  CHECK_FALSE(now(kText));
   auto gone = ask(kText);
   CHECK_FALSE(gone.cacheable);
   CHECK(gone.reason == "unresolved import A.B");
@@ -247,9 +248,9 @@ TEST_CASE_FIXTURE(BackendFixture, "backend: every file a key rests on, changed, 
 TEST_CASE_FIXTURE(BackendFixture, "backend: a new server identity forgets what was answered") {
   LLP_REQUIRE_WATCHABLE(d.root.string());
   learn(kText);
-  REQUIRE(backend->answer_now(cache::view_of(query(kText))));
+  REQUIRE(now(kText));
   backend->refresh_identity({{"/bin/true", "--server"}, d.root.string(), {"widgets=1"}});
-  CHECK_FALSE(backend->answer_now(cache::view_of(query(kText))));  // queued: the worker answers in order
+  CHECK_FALSE(now(kText));  // queued: the worker answers in order
   REQUIRE(loop.run_until([&] { return backend->ready(); }));
-  CHECK_FALSE(backend->answer_now(cache::view_of(query(kText))));  // and nothing from before is kept
+  CHECK_FALSE(now(kText));  // and nothing from before is kept
 }

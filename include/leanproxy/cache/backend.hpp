@@ -52,7 +52,6 @@ struct DocView {
   std::string_view build_mode;
   bool lookup = true;
 };
-inline DocView view_of(const DocQuery& q) { return {q.uri, q.version, q.text, q.build_mode, q.lookup}; }
 
 struct DocAnswer {
   std::string uri;

@@ -61,6 +61,7 @@ class FrameParser {
 
  private:
   Result parse_header();
+  Result frame(std::string body);  ///< a complete body: back to reading headers
   void compact();
 
   std::string buf_;

@@ -123,7 +123,7 @@ class Router final : public ProxyPort {
   int recent_crashes() const { return static_cast<int>(crash_times_.size()); }
 
  private:
-  void end_resume_soon();  ///< the resumes resume_server_soon() owes, now
+  void end_resume_soon();  ///< the resumes resume_server_soon() owes, now (and what they held goes out)
   struct Pending {
     protocol::Id id;
     std::string method;
