@@ -3,7 +3,12 @@
 // run, so both paths see the same machine load.
 //
 //   relay_bench --server build/tests/bench/echo_server [--proxy build/src/lean-lsp-proxy]
-//               [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]... [--only small|100KB]
+//               [--bare build/tests/bench/bare_relay] [--quick] [--rounds N] [--json FILE]
+//               [--proxy-arg ARG]... [--only small|100KB]
+//
+// --bare adds a third path through bare_relay, which copies bytes and does
+// nothing else: the ceiling for any relay process on this machine, so the
+// proxy's figures can be read against what the third process alone costs.
 //
 // The proxy runs in-process (LEAN_LSP_PROXY_NO_DAEMON=1 is set for it unless
 // --daemon is given): through the daemon, a message takes two more hops.
@@ -232,7 +237,7 @@ std::string lean_text(std::size_t bytes) {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: relay_bench --server ECHO [--proxy PROXY] [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]... "
+               "usage: relay_bench --server ECHO [--proxy PROXY] [--bare BARE_RELAY] [--quick] [--rounds N] [--json FILE] [--proxy-arg ARG]... "
                "[--only small|100KB] [--daemon]\n");
   std::exit(2);
 }
@@ -241,7 +246,7 @@ void usage() {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
-  std::string server, proxy, json_path, only;
+  std::string server, proxy, bare, json_path, only;
   bool daemon = false;
   std::vector<std::string> proxy_args = {"--log-level", "error"};
   bool quick = false;
@@ -251,6 +256,7 @@ int main(int argc, char** argv) {
     auto value = [&] { return i + 1 < argc ? std::string(argv[++i]) : (usage(), std::string()); };
     if (a == "--server") server = value();
     else if (a == "--proxy") proxy = value();
+    else if (a == "--bare") bare = value();
     else if (a == "--json") json_path = value();
     else if (a == "--rounds") rounds = std::atoi(value().c_str());
     else if (a == "--proxy-arg") proxy_args.push_back(value());
@@ -272,6 +278,7 @@ int main(int argc, char** argv) {
   if (!only.empty()) std::erase_if(cases, [&](const Case& c) { return c.name != only; });
   if (!daemon) setenv("LEAN_LSP_PROXY_NO_DAEMON", "1", 1);  // the figures are the in-process proxy's
   std::vector<std::pair<std::string, std::vector<std::string>>> paths = {{"direct", {server}}};
+  if (!bare.empty()) paths.push_back({"bare", {bare, "--", server}});
   if (!proxy.empty()) {
     std::vector<std::string> argv_proxy = {proxy};
     argv_proxy.insert(argv_proxy.end(), proxy_args.begin(), proxy_args.end());
@@ -336,12 +343,29 @@ int main(int argc, char** argv) {
                     stats[p].own_calls_per_msg, stats[p].server_calls_per_msg);
       js += buf;
     }
-    if (paths.size() == 2) {
+    auto index_of = [&](const char* name) {
+      for (std::size_t p = 0; p < paths.size(); ++p)
+        if (paths[p].first == name) return static_cast<int>(p);
+      return -1;
+    };
+    int proxied = index_of("proxied"), bare_at = index_of("bare");
+    if (proxied > 0) {
+      const Stats &d = stats[0], &x = stats[proxied];
       std::snprintf(buf, sizeof buf, ",\"added_p50_us\":%.1f,\"added_p99_us\":%.1f,\"throughput_ratio\":%.3f",
-                    stats[1].p50_us - stats[0].p50_us, stats[1].p99_us - stats[0].p99_us, stats[1].msgs_per_s / stats[0].msgs_per_s);
+                    x.p50_us - d.p50_us, x.p99_us - d.p99_us, x.msgs_per_s / d.msgs_per_s);
       js += buf;
       std::printf("%-6s added p50 %.1f µs, p99 %.1f µs; proxied throughput %.0f%% of direct\n", c.name,
-                  stats[1].p50_us - stats[0].p50_us, stats[1].p99_us - stats[0].p99_us, 100 * stats[1].msgs_per_s / stats[0].msgs_per_s);
+                  x.p50_us - d.p50_us, x.p99_us - d.p99_us, 100 * x.msgs_per_s / d.msgs_per_s);
+    }
+    if (bare_at > 0) {
+      const Stats &d = stats[0], &b = stats[bare_at];
+      std::snprintf(buf, sizeof buf, ",\"bare_added_p50_us\":%.1f,\"bare_throughput_ratio\":%.3f", b.p50_us - d.p50_us,
+                    b.msgs_per_s / d.msgs_per_s);
+      js += buf;
+      std::printf("%-6s bare relay (bytes only): added p50 %.1f µs; throughput %.0f%% of direct", c.name,
+                  b.p50_us - d.p50_us, 100 * b.msgs_per_s / d.msgs_per_s);
+      if (proxied > 0) std::printf("; the proxy reaches %.0f%% of it", 100 * stats[proxied].msgs_per_s / b.msgs_per_s);
+      std::printf("\n");
     }
     js += "}";
   }
