@@ -5,16 +5,13 @@
 #include <cstring>
 #include <string>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "json_scan_inline.hpp"
 
 namespace leanproxy::json {
+
+namespace scan {
 namespace {
 
-constexpr std::size_t npos = std::string_view::npos;
-
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 inline int hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -31,17 +28,6 @@ inline bool has_special(std::uint64_t w) {
   std::uint64_t any = ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w);
   return (any & highs) != 0;
 }
-
-#if defined(__SSE2__)
-// Bit k set: byte k of `v` is '"', '\\' or a control character (< 0x20; a
-// byte is one iff min(byte, 0x1f) == byte, unsigned).
-inline int special_mask(__m128i v) {
-  __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-  __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-  __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-  return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control));
-}
-#endif
 
 // Advances `p` over plain string bytes (anything but '"', '\\' and control
 // characters), a block at a time; stops at the first special byte or when
@@ -64,100 +50,122 @@ inline const char* skip_plain(const char* p, const char* end) {
   return p;
 }
 
-// s[i] == '"'; returns index past the closing quote or npos. Plain text
-// (most of a 100 KB document) is skipped a block at a time. The general
-// case, out of line; skip_string() below inlines the common one.
-__attribute__((noinline)) std::size_t skip_string_slow(std::string_view s, std::size_t i) {
-  const char* p = s.data() + i + 1;
-  const char* end = s.data() + s.size();
+}  // namespace
+
+// Plain text (most of a 100 KB document) is skipped a block at a time.
+const char* string_end_slow(const char* p, const char* end) {
+  ++p;
   while (p < end) {
     p = skip_plain(p, end);
     if (p >= end) break;
     unsigned char c = static_cast<unsigned char>(*p);
-    if (c == '"') return static_cast<std::size_t>(p - s.data()) + 1;
-    if (c < 0x20) return npos;
+    if (c == '"') return p + 1;
+    if (c < 0x20) return nullptr;
     if (c == '\\') {
-      if (p + 1 >= end) return npos;
+      if (p + 1 >= end) return nullptr;
       char e = p[1];
       if (e == 'u') {
-        if (end - p < 6) return npos;
+        if (end - p < 6) return nullptr;
         for (int k = 2; k < 6; ++k)
-          if (hex(p[k]) < 0) return npos;
+          if (hex(p[k]) < 0) return nullptr;
         p += 6;
         continue;
       }
-      if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' && e != 'r' && e != 't')
-        return npos;
+      if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' && e != 'r' && e != 't') return nullptr;
       p += 2;
       continue;
     }
     ++p;
   }
-  return npos;
+  return nullptr;
 }
 
-// Most strings of a message (keys, the method, ids, uris) end within 16
-// bytes without an escape: one block test, inlined, answers them (near the
-// end of the input, a byte loop does).
-__attribute__((always_inline)) inline std::size_t skip_string(std::string_view s, std::size_t i) {
-  const char* p = s.data() + i + 1;
-  const char* end = s.data() + s.size();
-#if defined(__SSE2__)
-  if (end - p >= 16) {
-    int mask = special_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    if (mask != 0) {
-      int k = __builtin_ctz(static_cast<unsigned>(mask));
-      if (p[k] == '"') return static_cast<std::size_t>(p + k - s.data()) + 1;
-    }
-    return skip_string_slow(s, i);
+const char* value_end(const char* p, const char* end) {
+  // An explicit stack of the closing brackets owed keeps deep nesting from
+  // overflowing the call stack. Three states: at a value, at a member's key,
+  // after a complete value.
+  char stack[max_depth];
+  std::size_t depth = 0;
+value:
+  if (p >= end) return nullptr;
+  switch (*p) {
+    case '"':
+      p = string_end(p, end);
+      if (!p) return nullptr;
+      goto after;
+    case '{':
+      if (depth == max_depth) return nullptr;
+      stack[depth++] = '}';
+      p = ws(p + 1, end);
+      if (p < end && *p == '}') {
+        --depth;
+        ++p;
+        goto after;
+      }
+      goto key;
+    case '[':
+      if (depth == max_depth) return nullptr;
+      stack[depth++] = ']';
+      p = ws(p + 1, end);
+      if (p < end && *p == ']') {
+        --depth;
+        ++p;
+        goto after;
+      }
+      goto value;
+    case 't':
+      if (end - p < 4 || std::memcmp(p, "true", 4) != 0) return nullptr;
+      p += 4;
+      goto after;
+    case 'f':
+      if (end - p < 5 || std::memcmp(p, "false", 5) != 0) return nullptr;
+      p += 5;
+      goto after;
+    case 'n':
+      if (end - p < 4 || std::memcmp(p, "null", 4) != 0) return nullptr;
+      p += 4;
+      goto after;
+    default:
+      p = number_end(p, end);
+      if (!p) return nullptr;
+      goto after;
   }
-#endif
-  for (; p < end; ++p) {
-    unsigned char c = static_cast<unsigned char>(*p);
-    if (c == '"') return static_cast<std::size_t>(p - s.data()) + 1;
-    if (c == '\\' || c < 0x20) break;
+key:
+  if (p >= end || *p != '"') return nullptr;
+  p = string_end(p, end);
+  if (!p) return nullptr;
+  p = ws(p, end);
+  if (p >= end || *p != ':') return nullptr;
+  p = ws(p + 1, end);
+  goto value;
+after:
+  if (depth == 0) return p;
+  p = ws(p, end);
+  if (p >= end) return nullptr;
+  if (*p == ',') {
+    p = ws(p + 1, end);
+    if (stack[depth - 1] == '}') goto key;
+    goto value;
   }
-  return skip_string_slow(s, i);
+  if (*p != stack[depth - 1]) return nullptr;
+  --depth;
+  ++p;
+  goto after;
 }
 
-std::size_t skip_number(std::string_view s, std::size_t i) {
-  std::size_t n = s.size();
-  if (i < n && s[i] == '-') ++i;
-  if (i >= n) return npos;
-  if (s[i] == '0') {
-    ++i;
-  } else if (s[i] >= '1' && s[i] <= '9') {
-    while (i < n && is_digit(s[i])) ++i;
-  } else {
-    return npos;
-  }
-  if (i < n && s[i] == '.') {
-    ++i;
-    if (i >= n || !is_digit(s[i])) return npos;
-    while (i < n && is_digit(s[i])) ++i;
-  }
-  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
-    if (i >= n || !is_digit(s[i])) return npos;
-    while (i < n && is_digit(s[i])) ++i;
-  }
-  return i;
-}
+}  // namespace scan
 
-std::size_t skip_literal(std::string_view s, std::size_t i, std::string_view lit) {
-  return s.substr(i, lit.size()) == lit ? i + lit.size() : npos;
-}
+namespace {
 
-// Scalar at i (not a container); npos if invalid.
-std::size_t skip_scalar(std::string_view s, std::size_t i) {
-  switch (s[i]) {
-    case '"': return skip_string(s, i);
-    case 't': return skip_literal(s, i, "true");
-    case 'f': return skip_literal(s, i, "false");
-    case 'n': return skip_literal(s, i, "null");
-    default: return skip_number(s, i);
-  }
+constexpr std::size_t npos = std::string_view::npos;
+
+using scan::hex;
+using scan::is_digit;
+
+// s[i] == '"'; returns index past the closing quote or npos.
+inline std::size_t skip_string(std::string_view s, std::size_t i) {
+  const char* e = scan::string_end(s.data() + i, s.data() + s.size());
+  return e ? static_cast<std::size_t>(e - s.data()) : npos;
 }
 
 // Writes `cp` as UTF-8 at `o`; returns the end. At most 4 bytes: an escape
@@ -184,66 +192,9 @@ char* put_utf8(char* o, std::uint32_t cp) {
 }  // namespace
 
 std::size_t skip_value(std::string_view s, std::size_t i) {
-  // An explicit stack of open containers ('{' or '[') keeps deep nesting from
-  // overflowing the call stack; `expect_key` tracks the object grammar.
-  char stack[max_depth];
-  std::size_t depth = 0;
   i = skip_ws(s, i);
-  if (i >= s.size()) return npos;
-  for (;;) {
-    // Here: at the start of a value.
-    char c = s[i];
-    if (c == '{' || c == '[') {
-      if (depth == max_depth) return npos;
-      stack[depth++] = c;
-      i = skip_ws(s, i + 1);
-      if (i >= s.size()) return npos;
-      if (s[i] == (c == '{' ? '}' : ']')) {
-        --depth;
-        ++i;
-      } else if (c == '{') {
-        if (s[i] != '"') return npos;
-        i = skip_string(s, i);
-        if (i == npos) return npos;
-        i = skip_ws(s, i);
-        if (i >= s.size() || s[i] != ':') return npos;
-        i = skip_ws(s, i + 1);
-        if (i >= s.size()) return npos;
-        continue;  // parse the member value
-      } else {
-        continue;  // parse the first element
-      }
-    } else {
-      i = skip_scalar(s, i);
-      if (i == npos) return npos;
-    }
-    // After a complete value: close containers or move to the next element.
-    for (;;) {
-      if (depth == 0) return i;
-      i = skip_ws(s, i);
-      if (i >= s.size()) return npos;
-      char open = stack[depth - 1];
-      char close = open == '{' ? '}' : ']';
-      if (s[i] == close) {
-        --depth;
-        ++i;
-        continue;
-      }
-      if (s[i] != ',') return npos;
-      i = skip_ws(s, i + 1);
-      if (i >= s.size()) return npos;
-      if (open == '{') {
-        if (s[i] != '"') return npos;
-        i = skip_string(s, i);
-        if (i == npos) return npos;
-        i = skip_ws(s, i);
-        if (i >= s.size() || s[i] != ':') return npos;
-        i = skip_ws(s, i + 1);
-        if (i >= s.size()) return npos;
-      }
-      break;  // at the start of the next value
-    }
-  }
+  const char* e = scan::value_end(s.data() + i, s.data() + s.size());
+  return e ? static_cast<std::size_t>(e - s.data()) : npos;
 }
 
 bool validate(std::string_view text) {
@@ -507,7 +458,7 @@ std::optional<std::string> decode_string_at(std::string_view s, std::size_t i, s
   char* o = out.data();
   for (;;) {
 #if defined(__SSE2__)
-    copy_blocks_until(p, end, o, special_mask);
+    copy_blocks_until(p, end, o, scan::special_mask);
 #endif
     while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) *o++ = *p++;
     if (p >= end || static_cast<unsigned char>(*p) < 0x20) return std::nullopt;  // unterminated; raw control

@@ -1,6 +1,9 @@
 // Message classification over the JSON scanner, and message builders.
 #include "leanproxy/protocol/message.hpp"
 
+#include <cstring>
+
+#include "json_scan_inline.hpp"
 #include "leanproxy/protocol/json_scan.hpp"
 
 namespace leanproxy::protocol {
@@ -15,35 +18,25 @@ std::optional<Id> Id::from_raw(std::string_view raw) {
 }
 
 std::optional<Id> Id::from_validated(std::string_view raw) {
-  Id id;
-  switch (json::type_of(raw)) {
-    case json::Type::number: {
-      // LSP ids are integers; keep the digits as sent (no double round-trip).
-      for (char c : raw)  // a plain loop: find_first_of scans the text once per character sought
-        if (c == '.' || c == 'e' || c == 'E') return std::nullopt;
-      id.raw_.assign(raw);
-      id.key_.reserve(raw.size() + 1);
-      id.key_.push_back('n');
-      id.key_.append(raw);
-      return id;
-    }
-    case json::Type::string: {
-      std::string_view inner = raw.substr(1, raw.size() - 2);
-      id.raw_.assign(raw);
-      id.key_.reserve(raw.size());
-      id.key_.push_back('s');
-      if (inner.find('\\') == std::string_view::npos) {
-        id.key_.append(inner);  // nothing to decode
-      } else {
-        auto s = json::decode_string(raw);
-        if (!s) return std::nullopt;
-        id.key_.append(*s);
-      }
-      id.is_string_ = true;
-      return id;
-    }
-    default: return std::nullopt;
+  if (raw.empty()) return std::nullopt;
+  char first = raw.front();
+  if (first == '"') {
+    std::string_view inner = raw.substr(1, raw.size() - 2);
+    if (inner.find('\\') == std::string_view::npos) return Id(raw, 's', inner, true);  // nothing to decode
+    auto s = json::decode_string(raw);
+    if (!s) return std::nullopt;
+    return Id(raw, 's', *s, true);
   }
+  if (first != '-' && !json::scan::is_digit(first)) return std::nullopt;
+  // LSP ids are integers; keep the digits as sent (no double round-trip).
+  for (char c : raw)  // a plain loop: find_first_of scans the text once per character sought
+    if (c == '.' || c == 'e' || c == 'E') return std::nullopt;
+  return Id(raw, 'n', raw, false);
+}
+
+Id::Id(std::string_view raw, char tag, std::string_view value, bool is_string)
+    : raw_(raw), key_(value.size() + 1, tag), is_string_(is_string) {
+  std::memcpy(key_.data() + 1, value.data(), value.size());
 }
 
 Id Id::number(std::int64_t n) { return *from_raw(std::to_string(n)); }
@@ -63,100 +56,134 @@ const char* kind_name(Kind k) {
 Message Message::parse(std::string body) {
   Message m;
   m.raw_ = std::move(body);
-  std::string_view s(m.raw_);
-  json::ObjectReader r(s);
-  if (json::type_of(s) != json::Type::object) {
-    if (json::validate(s)) {
+  if (!m.scan()) {
+    std::string raw = std::move(m.raw_);
+    m = Message{};
+    m.raw_ = std::move(raw);
+    if (json::type_of(m.raw_) != json::Type::object && json::validate(m.raw_)) {
       m.kind_ = Kind::invalid;
       m.problem_ = "message is valid JSON but not an object";
     } else {
       m.kind_ = Kind::parse_error;
       m.problem_ = "message is not valid JSON";
     }
-    return m;
-  }
-  auto offset = [&](std::string_view v) { return Span{static_cast<std::size_t>(v.data() - s.data()), v.size()}; };
-  bool has_id = false, has_method = false, has_result = false, has_jsonrpc = false;
-  // One dispatch per member on the key's length and bytes (keys are almost
-  // never escaped; an escaped one is decoded once and dispatched the same way).
-  enum class Member { other, id, method, params, result, error, jsonrpc };
-  auto which = [](std::string_view name) {
-    switch (name.size()) {
-      case 2: return name == "id" ? Member::id : Member::other;
-      case 5: return name == "error" ? Member::error : Member::other;
-      case 6:
-        if (name == "method") return Member::method;
-        if (name == "params") return Member::params;
-        if (name == "result") return Member::result;
-        return Member::other;
-      case 7: return name == "jsonrpc" ? Member::jsonrpc : Member::other;
-      default: return Member::other;
-    }
-  };
-  std::string_view k, v;
-  while (r.next(k, v)) {
-    // A key that matches as written has no escapes; only the others need
-    // the look for a backslash (one that decodes to "id" is still "id").
-    std::string_view name = k.substr(1, k.size() - 2);
-    Member member = which(name);
-    if (member == Member::other && name.find('\\') != std::string_view::npos) {
-      auto decoded = json::decode_string(k);
-      if (decoded) member = which(*decoded);
-    }
-    switch (member) {
-      case Member::id:
-        has_id = true;
-        m.id_span_ = offset(v);
-        if (json::type_of(v) != json::Type::null) m.id_ = Id::from_validated(v);
-        break;
-      case Member::method:
-        if (json::type_of(v) == json::Type::string) {
-          std::string_view inner = v.substr(1, v.size() - 2);
-          if (inner.find('\\') == std::string_view::npos) {
-            m.method_.assign(inner);
-            has_method = true;
-          } else if (auto name = json::decode_string(v)) {
-            m.method_ = std::move(*name);
-            has_method = true;
-          }
-        }
-        break;
-      case Member::params: m.params_ = offset(v); break;
-      case Member::result:
-        m.result_ = offset(v);
-        has_result = true;
-        break;
-      case Member::error: m.error_ = offset(v); break;
-      case Member::jsonrpc: has_jsonrpc = true; break;
-      case Member::other: break;
-    }
-  }
-  if (!r.ok() || json::skip_ws(s, r.end()) != s.size()) {
-    std::string raw = std::move(m.raw_);
-    m = Message{};
-    m.raw_ = std::move(raw);
-    m.kind_ = Kind::parse_error;
-    m.problem_ = "message is not valid JSON";
-    m.id_.reset();
-    return m;
-  }
-  (void)has_jsonrpc;  // tolerated when missing: some clients omit it
-  if (has_method) {
-    if (!has_id) {
-      m.kind_ = Kind::notification;
-    } else if (m.id_) {
-      m.kind_ = Kind::request;
-    } else {
-      m.kind_ = Kind::invalid;
-      m.problem_ = "request id must be an integer or a string";
-    }
-  } else if (has_id && (has_result || m.error_.len > 0)) {
-    m.kind_ = Kind::response;  // id may be null on an error reply
-  } else {
-    m.kind_ = Kind::invalid;
-    m.problem_ = has_id ? "message has an id but neither method, result nor error" : "message has no method and no id";
   }
   return m;
+}
+
+namespace {
+// One dispatch per member on the key's length and bytes (keys are almost
+// never escaped; an escaped one is decoded once and dispatched the same way).
+enum class Member { other, id, method, params, result, error };
+Member which(std::string_view name) {
+  switch (name.size()) {
+    case 2: return name == "id" ? Member::id : Member::other;
+    case 5: return name == "error" ? Member::error : Member::other;
+    case 6:
+      if (name == "method") return Member::method;
+      if (name == "params") return Member::params;
+      if (name == "result") return Member::result;
+      return Member::other;
+    default: return Member::other;  // "jsonrpc" among them: tolerated when missing, as some clients omit it
+  }
+}
+}  // namespace
+
+bool Message::scan() {
+  // One pass over the object: each member's key is read and dispatched, and
+  // its value validated where it stands, scalars inline.
+  using namespace json::scan;
+  const char* const begin = raw_.data();
+  const char* const end = begin + raw_.size();
+  auto span_of = [begin](const char* v, const char* e) {
+    return Span{static_cast<std::size_t>(v - begin), static_cast<std::size_t>(e - v)};
+  };
+  bool has_id = false, has_method = false, has_result = false;
+  const char* p = ws(begin, end);
+  if (p >= end || *p != '{') return false;
+  p = ws(p + 1, end);
+  if (p < end && *p == '}') {
+    ++p;
+  } else {
+    for (;;) {
+      if (p >= end || *p != '"') return false;
+      const char* k = p;
+      p = string_end(p, end);
+      if (!p) return false;
+      // A key that matches as written has no escapes; only the others need
+      // the look for a backslash (one that decodes to "id" is still "id").
+      std::string_view name(k + 1, static_cast<std::size_t>(p - k - 2));
+      Member member = which(name);
+      if (member == Member::other && name.find('\\') != std::string_view::npos)
+        if (auto decoded = json::decode_string(std::string_view(k, static_cast<std::size_t>(p - k))))
+          member = which(*decoded);
+      p = ws(p, end);
+      if (p >= end || *p != ':') return false;
+      p = ws(p + 1, end);
+      const char* v = p;
+      // Strings and numbers here (the method, the id, "2.0"), containers and
+      // literals by the general scanner: a call per member costs more than
+      // most of these values.
+      if (p < end && *p == '"') p = string_end(p, end);
+      else if (p < end && (*p == '-' || is_digit(*p))) p = number_end(p, end);
+      else p = value_end(p, end);
+      if (!p) return false;
+      std::string_view value(v, static_cast<std::size_t>(p - v));
+      switch (member) {
+        case Member::id:
+          has_id = true;
+          id_span_ = span_of(v, p);
+          if (*v != 'n') id_ = Id::from_validated(value);  // null (an error reply's) leaves an earlier id
+          break;
+        case Member::method:
+          if (*v == '"') {
+            std::string_view inner = value.substr(1, value.size() - 2);
+            if (inner.find('\\') == std::string_view::npos) {
+              method_.assign(inner);
+              has_method = true;
+            } else if (auto decoded = json::decode_string(value)) {
+              method_ = std::move(*decoded);
+              has_method = true;
+            }
+          }
+          break;
+        case Member::params: params_ = span_of(v, p); break;
+        case Member::result:
+          result_ = span_of(v, p);
+          has_result = true;
+          break;
+        case Member::error: error_ = span_of(v, p); break;
+        case Member::other: break;
+      }
+      p = ws(p, end);
+      if (p < end && *p == ',') {
+        p = ws(p + 1, end);
+        continue;
+      }
+      if (p < end && *p == '}') {
+        ++p;
+        break;
+      }
+      return false;
+    }
+  }
+  if (ws(p, end) != end) return false;
+  if (has_method) {
+    if (!has_id) {
+      kind_ = Kind::notification;
+    } else if (id_) {
+      kind_ = Kind::request;
+    } else {
+      kind_ = Kind::invalid;
+      problem_ = "request id must be an integer or a string";
+    }
+  } else if (has_id && (has_result || error_.len > 0)) {
+    kind_ = Kind::response;  // id may be null on an error reply
+  } else {
+    kind_ = Kind::invalid;
+    problem_ = has_id ? "message has an id but neither method, result nor error" : "message has no method and no id";
+  }
+  return true;
 }
 
 std::string Message::with_id(std::string_view new_id_raw) const {

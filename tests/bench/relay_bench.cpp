@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -142,6 +143,24 @@ class Peer {
     return ns / 1e3;
   }
 
+  /// User and kernel CPU time of `pid`, all threads, in clock ticks
+  /// (/proc/PID/stat fields 14 and 15).
+  static std::pair<double, double> user_sys_ticks(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(f, line);
+    std::size_t close = line.rfind(')');  // the command name may hold spaces
+    if (close == std::string::npos) return {0, 0};
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::atof(field.c_str());
+      if (i == 15) stime = std::atof(field.c_str());
+    }
+    return {utime, stime};
+  }
+
   /// read- and write-class system calls `pid` has made (/proc/PID/io).
   static double io_calls(pid_t pid) {
     std::ifstream f("/proc/" + std::to_string(pid) + "/io");
@@ -168,6 +187,9 @@ struct Stats {
   /// CPU time of the peer itself (the echo server, or the proxy without its
   /// server) per request during the throughput phase.
   double own_cpu_us_per_msg = 0;
+  /// The kernel's share of the peer's own CPU time while pipelined (ticks:
+  /// coarse, but the phase runs long enough).
+  double own_sys_share = 0;
   /// While pipelined, per request: the echo server's CPU time and the read /
   /// write calls of the peer and of the echo server (the proxy's batching
   /// shows in the server's figures).
@@ -207,6 +229,7 @@ void measure_throughput(Peer& peer, const std::string& server_exe, const std::st
   }
   pid_t server = peer.server_pid(server_exe);
   double cpu0 = peer.own_cpu_us(), server_cpu0 = Peer::cpu_us(server);
+  auto [user0, sys0] = Peer::user_sys_ticks(peer.pid());
   double calls0 = Peer::io_calls(peer.pid()), server_calls0 = Peer::io_calls(server);
   auto t0 = Clock::now();
   std::thread writer([&] { for (const auto& b : bodies) peer.send(b); });
@@ -215,6 +238,8 @@ void measure_throughput(Peer& peer, const std::string& server_exe, const std::st
   writer.join();
   out.own_cpu_us_per_msg = (peer.own_cpu_us() - cpu0) / n;
   out.server_cpu_us_per_msg = (Peer::cpu_us(server) - server_cpu0) / n;
+  auto [user1, sys1] = Peer::user_sys_ticks(peer.pid());
+  if (user1 + sys1 > user0 + sys0) out.own_sys_share = (sys1 - sys0) / (user1 + sys1 - user0 - sys0);
   out.own_calls_per_msg = (Peer::io_calls(peer.pid()) - calls0) / n;
   out.server_calls_per_msg = (Peer::io_calls(server) - server_calls0) / n;
   out.msgs_per_s = n / secs;
@@ -292,14 +317,16 @@ int main(int argc, char** argv) {
   // CPU µs/msg: the peer's process tree (for the proxy: with its server) over
   // the whole run; own: the peer alone (echo server, or proxy) while
   // pipelined; srv: the echo server alone while pipelined; calls: read and
-  // write calls per request while pipelined, of the peer and of the server.
-  std::printf("%-6s %-8s %9s %9s %11s %9s %11s %10s %10s %9s %9s\n", "size", "path", "p50 µs", "p99 µs", "msgs/s", "MB/s",
-              "CPU µs/msg", "own CPU µs", "srv CPU µs", "calls", "srv calls");
+  // write calls per request while pipelined, of the peer and of the server;
+  // sys: the kernel's share of the peer's own CPU time while pipelined.
+  std::printf("%-6s %-8s %9s %9s %11s %9s %11s %10s %6s %10s %9s %9s\n", "size", "path", "p50 µs", "p99 µs", "msgs/s", "MB/s",
+              "CPU µs/msg", "own CPU µs", "sys", "srv CPU µs", "calls", "srv calls");
   std::string js = "{\"quick\":" + std::string(quick ? "true" : "false") + ",\"rounds\":" + std::to_string(rounds);
   for (const auto& c : cases) {
     std::vector<Stats> stats(paths.size());
     std::vector<std::vector<double>> samples(paths.size()), rates(paths.size()), mbs(paths.size()), cpu(paths.size()),
-        own_cpu(paths.size()), server_cpu(paths.size()), own_calls(paths.size()), server_calls(paths.size());
+        own_cpu(paths.size()), server_cpu(paths.size()), own_calls(paths.size()), server_calls(paths.size()),
+        own_sys(paths.size());
     // Rounds interleave the paths, so load from other users of the machine hits
     // both alike; a fresh peer per round keeps one slow start from skewing all.
     for (int r = 0; r < rounds; ++r) {
@@ -311,6 +338,7 @@ int main(int argc, char** argv) {
         rates[p].push_back(t.msgs_per_s);
         mbs[p].push_back(t.mb_per_s);
         own_cpu[p].push_back(t.own_cpu_us_per_msg);
+        own_sys[p].push_back(t.own_sys_share);
         server_cpu[p].push_back(t.server_cpu_us_per_msg);
         own_calls[p].push_back(t.own_calls_per_msg);
         server_calls[p].push_back(t.server_calls_per_msg);
@@ -326,20 +354,21 @@ int main(int argc, char** argv) {
       s.mb_per_s = percentile(mbs[p], 0.5);
       s.cpu_us_per_msg = percentile(cpu[p], 0.5);
       s.own_cpu_us_per_msg = percentile(own_cpu[p], 0.5);
+      s.own_sys_share = percentile(own_sys[p], 0.5);
       s.server_cpu_us_per_msg = percentile(server_cpu[p], 0.5);
       s.own_calls_per_msg = percentile(own_calls[p], 0.5);
       s.server_calls_per_msg = percentile(server_calls[p], 0.5);
-      std::printf("%-6s %-8s %9.1f %9.1f %11.0f %9.1f %11.1f %10.2f %10.2f %9.3f %9.3f\n", c.name, paths[p].first.c_str(),
-                  s.p50_us, s.p99_us, s.msgs_per_s, s.mb_per_s, s.cpu_us_per_msg, s.own_cpu_us_per_msg,
-                  s.server_cpu_us_per_msg, s.own_calls_per_msg, s.server_calls_per_msg);
+      std::printf("%-6s %-8s %9.1f %9.1f %11.0f %9.1f %11.1f %10.2f %5.0f%% %10.2f %9.3f %9.3f\n", c.name,
+                  paths[p].first.c_str(), s.p50_us, s.p99_us, s.msgs_per_s, s.mb_per_s, s.cpu_us_per_msg,
+                  s.own_cpu_us_per_msg, 100 * s.own_sys_share, s.server_cpu_us_per_msg, s.own_calls_per_msg, s.server_calls_per_msg);
     }
     char buf[512];
     js += std::string(",\"") + c.name + "\":{";
     for (std::size_t p = 0; p < paths.size(); ++p) {
       std::snprintf(buf, sizeof buf, "%s\"%s\":{\"p50_us\":%.1f,\"p99_us\":%.1f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"cpu_us_per_msg\":%.1f,\"own_cpu_us_per_msg\":%.2f,"
-                    "\"server_cpu_us_per_msg\":%.2f,\"own_calls_per_msg\":%.3f,\"server_calls_per_msg\":%.3f}",
+                    "\"own_sys_share\":%.2f,\"server_cpu_us_per_msg\":%.2f,\"own_calls_per_msg\":%.3f,\"server_calls_per_msg\":%.3f}",
                     p ? "," : "", paths[p].first.c_str(), stats[p].p50_us, stats[p].p99_us, stats[p].msgs_per_s, stats[p].mb_per_s,
-                    stats[p].cpu_us_per_msg, stats[p].own_cpu_us_per_msg, stats[p].server_cpu_us_per_msg,
+                    stats[p].cpu_us_per_msg, stats[p].own_cpu_us_per_msg, stats[p].own_sys_share, stats[p].server_cpu_us_per_msg,
                     stats[p].own_calls_per_msg, stats[p].server_calls_per_msg);
       js += buf;
     }

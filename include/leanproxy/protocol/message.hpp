@@ -49,6 +49,8 @@ class Id {
   friend bool operator==(const Id& a, const Id& b) { return a.key_ == b.key_; }
 
  private:
+  /// `raw` as sent; the key is `tag` followed by `value`.
+  Id(std::string_view raw, char tag, std::string_view value, bool is_string);
   std::string raw_;
   std::string key_;  // 'n' + digits, or 's' + decoded string
   bool is_string_ = false;
@@ -97,6 +99,8 @@ class Message {
     std::size_t pos = 0, len = 0;
   };
   std::string_view span(Span s) const { return std::string_view(raw_).substr(s.pos, s.len); }
+  /// Reads raw_ into the fields above; false when it is not a JSON object.
+  bool scan();
 
   std::string raw_;
   Kind kind_ = Kind::invalid;
