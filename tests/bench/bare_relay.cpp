@@ -83,7 +83,10 @@ int main(int argc, char** argv) {
   ::close(to_server[0]);
   ::close(from_server[1]);
   Direction dirs[2] = {{0, to_server[1]}, {from_server[0], 1}};  // client -> server, server -> client
-  for (int fd : {0, 1, to_server[1], from_server[0]}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  for (int fd : {0, 1, to_server[1], from_server[0]}) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ::fcntl(fd, F_SETPIPE_SZ, 256 << 10);  // as the proxy widens its pipes (a 100 KB message in one write)
+  }
   static char buf[64 * 1024];  // the proxy's read size
   Direction &up = dirs[0], &down = dirs[1];
   for (;;) {
