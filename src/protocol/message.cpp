@@ -28,10 +28,23 @@ std::optional<Id> Id::from_validated(std::string_view raw) {
     return Id(raw, 's', *s, true);
   }
   if (first != '-' && !json::scan::is_digit(first)) return std::nullopt;
-  // LSP ids are integers; keep the digits as sent (no double round-trip).
-  for (char c : raw)  // a plain loop: find_first_of scans the text once per character sought
+  // LSP ids are integers; keep the digits as sent (no double round-trip),
+  // and their value when it fits in 64 bits (IdTable's fast path). The
+  // magnitude is summed as unsigned: -2^63 fits, 2^63 does not.
+  constexpr std::uint64_t limit = std::uint64_t{1} << 63;
+  bool negative = first == '-', fits = true;
+  std::uint64_t magnitude = 0;
+  for (std::size_t k = negative; k < raw.size(); ++k) {
+    char c = raw[k];
     if (c == '.' || c == 'e' || c == 'E') return std::nullopt;
-  return Id(raw, 'n', raw, false);
+    auto digit = static_cast<std::uint64_t>(c - '0');
+    if (fits && magnitude > (limit - digit) / 10) fits = false;  // magnitude * 10 + digit > 2^63
+    if (fits) magnitude = magnitude * 10 + digit;
+  }
+  Id id(raw, 'n', raw, false);
+  id.has_integer_ = fits && (negative ? magnitude != 0 : magnitude < limit);  // "-0" is not 0's id
+  id.integer_ = negative ? static_cast<std::int64_t>(0 - magnitude) : static_cast<std::int64_t>(magnitude);
+  return id;
 }
 
 Id::Id(std::string_view raw, char tag, std::string_view value, bool is_string)
@@ -72,19 +85,27 @@ Message Message::parse(std::string body) {
 }
 
 namespace {
+// A key against a literal of the same length: a fixed-size compare the
+// compiler turns into one or two integer compares (no memcmp call).
+template <std::size_t N>
+bool same(std::string_view name, const char (&literal)[N]) {
+  return std::memcmp(name.data(), literal, N - 1) == 0;
+}
+
 // One dispatch per member on the key's length and bytes (keys are almost
 // never escaped; an escaped one is decoded once and dispatched the same way).
-enum class Member { other, id, method, params, result, error };
+enum class Member { other, id, method, params, result, error, jsonrpc };
 Member which(std::string_view name) {
   switch (name.size()) {
-    case 2: return name == "id" ? Member::id : Member::other;
-    case 5: return name == "error" ? Member::error : Member::other;
+    case 2: return same(name, "id") ? Member::id : Member::other;
+    case 5: return same(name, "error") ? Member::error : Member::other;
     case 6:
-      if (name == "method") return Member::method;
-      if (name == "params") return Member::params;
-      if (name == "result") return Member::result;
+      if (same(name, "method")) return Member::method;
+      if (same(name, "params")) return Member::params;
+      if (same(name, "result")) return Member::result;
       return Member::other;
-    default: return Member::other;  // "jsonrpc" among them: tolerated when missing, as some clients omit it
+    case 7: return same(name, "jsonrpc") ? Member::jsonrpc : Member::other;
+    default: return Member::other;
   }
 }
 }  // namespace
@@ -153,6 +174,7 @@ bool Message::scan() {
           has_result = true;
           break;
         case Member::error: error_ = span_of(v, p); break;
+        case Member::jsonrpc:  // tolerated when missing: some clients omit it
         case Member::other: break;
       }
       p = ws(p, end);

@@ -165,7 +165,8 @@ void Router::from_client(Message m) {
           // The pooled server answered the pool's initialize: answer the
           // client's with that result, as the server's own reply.
           Id wire = protocol::needs_escape(*m.id()) ? protocol::escape(*m.id()) : *m.id();
-          pending_[wire.key()] = Pending{*m.id(), "initialize", {}};
+          bool fresh = false;
+          pending_.emplace(wire, fresh) = Pending{*m.id(), "initialize", {}};
           from_server(Message::parse(protocol::make_result(wire.raw(), *adopted_result_)));
           return;
         }
@@ -258,15 +259,15 @@ void Router::from_server(Message m) {
         on_reply(m);
         return;
       }
-      auto it = pending_.find(m.id()->key());
-      if (it == pending_.end()) {
+      Pending* p = pending_.find(*m.id());
+      if (!p) {
         log::warn("server sent a response to unknown request id " + m.id()->raw() + "; dropped");
         return;
       }
-      std::string method = std::move(it->second.method);
-      Id original = std::move(it->second.id);
+      std::string method = std::move(p->method);
+      Id original = std::move(p->id);
       if (method == "initialize") initialize_answered_ = true;
-      pending_.erase(it);
+      pending_.erase(*m.id());
       if (!(original == *m.id())) m = Message::parse(m.with_id(original.raw()));  // an escaped id
       if (interceptor_ && interceptor_->server_reply(m, method)) return;
       io_.send_to_client(std::move(m).take_raw());
@@ -294,9 +295,9 @@ void Router::forward_request(Message m) {
   std::optional<Id> escaped;
   if (protocol::needs_escape(id)) escaped = protocol::escape(id);
   const Id& wire = escaped ? *escaped : id;
-  auto [it, fresh] = pending_.try_emplace(wire.key());
+  bool fresh = false;
+  Pending& p = pending_.emplace(wire, fresh);
   if (!fresh) log::warn("client reused request id " + id.raw() + " while it was still pending");
-  Pending& p = it->second;
   p.id = id;
   // The message is consumed here: its body and method move, not copy.
   std::string body = escaped ? m.with_id(wire.raw()) : std::move(m).take_raw();
@@ -349,8 +350,8 @@ void Router::server_started() {
   if (!initialize_answered_) {
     // The client's own initialize was in flight when the server died: send
     // it again as is; its reply is the client's.
-    auto it = std::find_if(pending_.begin(), pending_.end(), [](auto& p) { return p.second.method == "initialize"; });
-    if (it != pending_.end()) io_.send_to_server(it->second.raw);
+    if (Pending* p = pending_.find_if([](const Pending& p) { return p.method == "initialize"; }))
+      io_.send_to_server(p->raw);
     finish_replay();
     return;
   }
@@ -395,17 +396,14 @@ bool Router::server_exited(const std::string& why, Clock::time_point now) {
 
   // Every request in flight gets an answer now; only a client initialize that
   // was never answered survives a restart (it is re-sent), unless we give up.
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->second.method == "initialize" && !initialize_answered_ && !give_up) {
-      ++it;
-      continue;
-    }
-    io_.send_to_client(protocol::make_error(it->second.id.raw(), ec::internal_error,
+  pending_.erase_if([&](const Pending& p) {
+    if (p.method == "initialize" && !initialize_answered_ && !give_up) return false;
+    io_.send_to_client(protocol::make_error(p.id.raw(), ec::internal_error,
                                             "lean-lsp-proxy: the language server exited (" + why +
-                                                ") before answering '" + it->second.method + "'" +
+                                                ") before answering '" + p.method + "'" +
                                                 (give_up ? "" : "; it is being restarted")));
-    it = pending_.erase(it);
-  }
+    return true;
+  });
   auto window_s = std::to_string(policy_.window.count() / 1000);
   if (give_up) {
     std::string msg = "lean-lsp-proxy: the language server crashed " + std::to_string(crash_times_.size()) +

@@ -2,6 +2,8 @@
 // validator, spans are valid JSON, ids survive from_raw / number / string, and
 // the rewrites the router does (with_id, with_empty_params) give a message of
 // the same kind with the same method, params, result and error.
+#include <charconv>
+#include <cstdint>
 #include <string>
 
 #include "fuzz_common.hpp"
@@ -28,6 +30,12 @@ void check_id(const Id& id) {
   } else {
     FUZZ_CHECK(id.raw().find_first_of(".eE\"") == std::string::npos, "number id is not an integer: " + id.raw());
     FUZZ_CHECK(id.string_value().empty(), "number id has a string value");
+    // integer(): exactly the ids whose digits are a 64-bit value's own spelling.
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(id.raw().data(), id.raw().data() + id.raw().size(), v);
+    bool fits = ec == std::errc() && end == id.raw().data() + id.raw().size() && id.raw() != "-0";
+    FUZZ_CHECK(id.integer().has_value() == fits && (!fits || *id.integer() == v),
+               "integer() disagrees with from_chars: " + id.raw());
     if (auto n = json::to_int64(id.raw()); n && std::to_string(*n) == id.raw())
       FUZZ_CHECK(Id::number(*n) == id, "Id::number differs: " + id.raw());
     // 7 and "7" differ.

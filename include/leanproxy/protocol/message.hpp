@@ -43,6 +43,11 @@ class Id {
   const std::string& raw() const { return raw_; }   ///< JSON text, as sent
   const std::string& key() const { return key_; }   ///< canonical map key
   bool is_string() const { return is_string_; }
+  /// The value of an integer id that fits in 64 bits (not "-0", whose key
+  /// differs from "0"'s); nullopt for any other id.
+  std::optional<std::int64_t> integer() const {
+    return has_integer_ ? std::optional<std::int64_t>(integer_) : std::nullopt;
+  }
   /// The decoded string value (empty for numbers).
   std::string_view string_value() const { return is_string_ ? std::string_view(key_).substr(1) : std::string_view{}; }
 
@@ -54,6 +59,8 @@ class Id {
   std::string raw_;
   std::string key_;  // 'n' + digits, or 's' + decoded string
   bool is_string_ = false;
+  bool has_integer_ = false;
+  std::int64_t integer_ = 0;
 };
 
 enum class Kind {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "leanproxy/document/store.hpp"
+#include "leanproxy/protocol/id_table.hpp"
 #include "leanproxy/protocol/message.hpp"
 #include "leanproxy/proxy/interceptor.hpp"
 
@@ -163,7 +164,7 @@ class Router final : public ProxyPort {
   bool own_shutdown_sent_ = false;
   bool own_shutdown_done_ = false;
 
-  std::unordered_map<std::string, Pending> pending_;           ///< client requests by id key
+  protocol::IdTable<Pending> pending_;  ///< client requests, by the id the server sees
   std::unordered_map<std::string, ServerRequest> server_pending_;  ///< by the id the client saw
   std::set<std::string> stale_server_requests_;                ///< of dead servers
   /// Replies awaited for the proxy's own requests, by id key.
