@@ -37,10 +37,12 @@ struct Direction {
     return w >= 0 || errno == EAGAIN || errno == EINTR;
   }
 
+  // Returns false when the output side is gone; a read error ends the input
+  // as end of file does.
   bool on_readable(char* buf, std::size_t size) {
     ssize_t r = ::read(in, buf, size);
-    if (r < 0) return errno == EAGAIN || errno == EINTR;
-    if (r == 0) {
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+    if (r <= 0) {
       in_open = false;
       return true;
     }
