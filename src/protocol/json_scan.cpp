@@ -80,6 +80,14 @@ const char* string_end_slow(const char* p, const char* end) {
   return nullptr;
 }
 
+namespace {
+// p at a literal's first byte: one past `lit` if it is spelled there, else nullptr.
+template <std::size_t N>
+const char* literal_end(const char* p, const char* end, const char (&lit)[N]) {
+  return end - p >= static_cast<std::ptrdiff_t>(N - 1) && std::memcmp(p, lit, N - 1) == 0 ? p + (N - 1) : nullptr;
+}
+}  // namespace
+
 const char* value_end(const char* p, const char* end) {
   // An explicit stack of the closing brackets owed keeps deep nesting from
   // overflowing the call stack. Three states: at a value, at a member's key,
@@ -94,36 +102,30 @@ value:
       if (!p) return nullptr;
       goto after;
     case '{':
+    case '[': {
       if (depth == max_depth) return nullptr;
-      stack[depth++] = '}';
+      char close = *p == '{' ? '}' : ']';
+      stack[depth++] = close;
       p = ws(p + 1, end);
-      if (p < end && *p == '}') {
+      if (p < end && *p == close) {  // empty
         --depth;
         ++p;
         goto after;
       }
-      goto key;
-    case '[':
-      if (depth == max_depth) return nullptr;
-      stack[depth++] = ']';
-      p = ws(p + 1, end);
-      if (p < end && *p == ']') {
-        --depth;
-        ++p;
-        goto after;
-      }
+      if (close == '}') goto key;
       goto value;
+    }
     case 't':
-      if (end - p < 4 || std::memcmp(p, "true", 4) != 0) return nullptr;
-      p += 4;
+      p = literal_end(p, end, "true");
+      if (!p) return nullptr;
       goto after;
     case 'f':
-      if (end - p < 5 || std::memcmp(p, "false", 5) != 0) return nullptr;
-      p += 5;
+      p = literal_end(p, end, "false");
+      if (!p) return nullptr;
       goto after;
     case 'n':
-      if (end - p < 4 || std::memcmp(p, "null", 4) != 0) return nullptr;
-      p += 4;
+      p = literal_end(p, end, "null");
+      if (!p) return nullptr;
       goto after;
     default:
       p = number_end(p, end);
